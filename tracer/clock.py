@@ -1,0 +1,69 @@
+"""The one clock: every "now" in tracer comes from here.
+
+Service functions take ``now`` as an argument; only the edges (CLI, daemon)
+call :func:`now`.  Tests pin time with ``TRACER_NOW`` (an ISO 8601 instant)
+for subprocesses, or pass ``--as-of``.
+
+Every datetime in tracer is aware; the database returns UTC.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+UTC = timezone.utc
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def now() -> datetime:
+    """Current instant, aware, UTC (``TRACER_NOW`` overrides it)."""
+    pinned = os.environ.get("TRACER_NOW")
+    if pinned:
+        return parse_instant(pinned)
+    return datetime.now(UTC)
+
+
+def parse_instant(text: str, tz: ZoneInfo = PARIS) -> datetime:
+    """ISO 8601 instant; a naive value or a bare date is read in ``tz``."""
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=tz)
+    return value.astimezone(UTC)
+
+
+def parse_day(text: str) -> date:
+    return date.fromisoformat(text.strip())
+
+
+def to_db(value: datetime | None) -> datetime | None:
+    """Any datetime -> aware UTC (naive input is taken as UTC)."""
+    return from_db(value)
+
+
+def from_db(value: datetime | None) -> datetime | None:
+    """Aware UTC (naive input is taken as UTC)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def local(value: datetime | None, tz: ZoneInfo = PARIS) -> datetime | None:
+    """Aware (or naive UTC) -> aware in the display zone."""
+    if value is None:
+        return None
+    return from_db(value).astimezone(tz)
+
+
+def iso_local(value: datetime | None, tz: ZoneInfo = PARIS) -> str | None:
+    """ISO 8601 with offset in the display zone, or None (JSON shapes)."""
+    shown = local(value, tz)
+    return shown.isoformat() if shown else None
+
+
+def start_of_day(day: date, tz: ZoneInfo = PARIS) -> datetime:
+    """00:00 local of ``day`` as an aware UTC instant."""
+    return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)

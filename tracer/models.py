@@ -1,0 +1,206 @@
+"""Database tables.
+
+Conventions:
+- every datetime is *aware*: SQLModel's ``UTCDateTime`` refuses naive values
+  and returns UTC (``timestamptz`` on PostgreSQL, UTC text on SQLite);
+- JSON columns hold plain lists / dicts;
+- ``Event`` is append-only: the code has no update or delete path for it;
+- ``Request`` holds the current projection of a request (category, service,
+  deadline, answered_at); every change to it is also written as an ``Event``.
+
+Schema changes go through Alembic (``tracer/migrations``); see
+``docs/ARCHITECTURE.md``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import JSON, Column, LargeBinary, Text, UniqueConstraint, Index
+from sqlmodel import Field, SQLModel
+
+
+def _json(default=None):
+    return Field(default_factory=(list if default is list else dict), sa_column=Column(JSON, nullable=False))
+
+
+class RawMessage(SQLModel, table=True):
+    """Compressed raw bytes of a recorded message (purged after retention)."""
+
+    __tablename__ = "raw_message"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    sha256: str = Field(max_length=64, index=True)
+    size: int
+    data: Optional[bytes] = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    purged_at: Optional[datetime] = None
+
+
+class Message(SQLModel, table=True):
+    """One e-mail, inbound (citizen) or outbound (reply), seen once.
+
+    ``dedup_key`` is the Message-ID when there is one, else ``sha256:<hash>``
+    of the raw bytes: the same message reaching two mailboxes is one row.
+    """
+
+    __tablename__ = "message"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    dedup_key: str = Field(max_length=998, sa_column_kwargs={"unique": True})
+    message_id: Optional[str] = Field(default=None, max_length=998, index=True)
+    direction: str = Field(max_length=8)  # "in" | "out"
+    kind: str = Field(default="mail", max_length=16)  # mail | reply | ack | auto
+    request_id: Optional[int] = Field(default=None, foreign_key="request.id", index=True)
+    mailbox: str = Field(max_length=200)
+    folder: Optional[str] = Field(default=None, max_length=200)
+    source: Optional[str] = Field(default=None, max_length=1000)  # imap | import path
+    received_at: datetime  # INTERNALDATE, UTC
+    date_header: Optional[datetime] = None
+    from_addr: Optional[str] = Field(default=None, max_length=500, index=True)
+    from_name: Optional[str] = Field(default=None, max_length=500)
+    to_addrs: list = _json(list)
+    cc_addrs: list = _json(list)
+    reply_to: Optional[str] = Field(default=None, max_length=500)
+    subject: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    in_reply_to: Optional[str] = Field(default=None, max_length=998, index=True)
+    references: list = _json(list)
+    body_text: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    attachments: list = _json(list)  # [{"filename":…, "size":…, "content_type":…}]
+    auto_headers: dict = _json(dict)  # Auto-Submitted, Precedence, List-Id, content type…
+    raw_id: Optional[int] = Field(default=None, foreign_key="raw_message.id")
+    template: Optional[str] = Field(default=None, max_length=200)  # replies sent by tracer
+    sent_by: Optional[str] = Field(default=None, max_length=200)
+    purged_at: Optional[datetime] = None
+    created_at: datetime
+
+
+class MessageLocation(SQLModel, table=True):
+    """Where a message was seen: (mailbox, folder, uidvalidity, uid)."""
+
+    __tablename__ = "message_location"
+    __table_args__ = (UniqueConstraint("mailbox", "folder", "uidvalidity", "uid"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", index=True)
+    mailbox: str = Field(max_length=200)
+    folder: str = Field(max_length=200)
+    uidvalidity: int
+    uid: int
+    seen_at: datetime
+
+
+class FolderState(SQLModel, table=True):
+    """Poll progress of one IMAP folder: highest UID recorded under a UIDVALIDITY."""
+
+    __tablename__ = "folder_state"
+    __table_args__ = (UniqueConstraint("mailbox", "folder"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    mailbox: str = Field(max_length=200)
+    folder: str = Field(max_length=200)
+    role: str = Field(max_length=8)  # inbox | sent
+    uidvalidity: Optional[int] = None
+    last_uid: int = 0
+    last_success_at: Optional[datetime] = None
+    last_error: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    last_error_at: Optional[datetime] = None
+
+
+class ReferenceCounter(SQLModel, table=True):
+    """Last sequence number used per (prefix, year): references never reused."""
+
+    __tablename__ = "reference_counter"
+    __table_args__ = (UniqueConstraint("prefix", "year"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    prefix: str = Field(max_length=50)
+    year: int
+    last: int = 0
+
+
+class Request(SQLModel, table=True):
+    """A request (demande / réclamation / courrier) and its current state."""
+
+    __tablename__ = "request"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=80, sa_column_kwargs={"unique": True})
+    channel: str = Field(default="email", max_length=8)  # email | paper
+    mailbox: Optional[str] = Field(default=None, max_length=200, index=True)
+    service: Optional[str] = Field(default=None, max_length=200, index=True)
+    category: Optional[str] = Field(default=None, max_length=32, index=True)
+    topic: Optional[str] = Field(default=None, max_length=64)
+    rule_ids: list = _json(list)
+    sender_addr: Optional[str] = Field(default=None, max_length=500, index=True)
+    sender_name: Optional[str] = Field(default=None, max_length=500)
+    subject: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    received_at: datetime = Field(index=True)  # UTC
+    deadline: Optional[datetime] = Field(default=None, index=True)  # UTC
+    deadline_days: Optional[int] = None  # working days applied
+    answered_at: Optional[datetime] = None  # UTC
+    answer_message_id: Optional[int] = None  # message.id (no FK: avoids a cycle)
+    parent_id: Optional[int] = Field(default=None, foreign_key="request.id")
+    purged_at: Optional[datetime] = None
+    created_at: datetime
+
+
+class Event(SQLModel, table=True):
+    """Append-only audit log: who did what to which request, and when."""
+
+    __tablename__ = "event"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    request_id: Optional[int] = Field(default=None, foreign_key="request.id", index=True)
+    at: datetime
+    kind: str = Field(max_length=40)  # received, classified, reclassified, transferred, …
+    actor: str = Field(default="tracer", max_length=200)
+    data: dict = _json(dict)
+
+
+class Quarantine(SQLModel, table=True):
+    """A message that could not be parsed, kept raw with the reason."""
+
+    __tablename__ = "quarantine"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    sha256: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    mailbox: Optional[str] = Field(default=None, max_length=200)
+    folder: Optional[str] = Field(default=None, max_length=200)
+    uidvalidity: Optional[int] = None
+    uid: Optional[int] = None
+    source: Optional[str] = Field(default=None, max_length=1000)
+    received_at: Optional[datetime] = None
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    size: int
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # compressed
+    created_at: datetime
+
+
+class Outbox(SQLModel, table=True):
+    """Every mail tracer sends, written before the SMTP attempt."""
+
+    __tablename__ = "outbox"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)  # reply | ack | alert | digest
+    request_id: Optional[int] = Field(default=None, foreign_key="request.id", index=True)
+    mailbox: Optional[str] = Field(default=None, max_length=200)
+    message_id: str = Field(max_length=998, sa_column_kwargs={"unique": True})
+    sender: str = Field(max_length=500)
+    recipients: list = _json(list)
+    subject: str = Field(sa_column=Column(Text, nullable=False))
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # full RFC 5322 bytes
+    status: str = Field(default="pending", max_length=16, index=True)  # pending|sending|sent|failed
+    attempts: int = 0
+    last_error: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    next_attempt_at: Optional[datetime] = None
+    created_by: str = Field(default="tracer", max_length=200)
+    created_at: datetime
+    sent_at: Optional[datetime] = None
+    appended_at: Optional[datetime] = None  # copy appended to the Sent folder
+
+
+class AlertLog(SQLModel, table=True):
+    """One row per alert sent: (request, threshold, day) never alerted twice."""
+
+    __tablename__ = "alert_log"
+    __table_args__ = (UniqueConstraint("request_id", "threshold", "day"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="request.id", index=True)
+    threshold: str = Field(max_length=16)  # "before:2", "before:1", "overdue"
+    day: str = Field(max_length=10)  # Paris date the alert concerns (overdue: per day)
+    service: Optional[str] = Field(default=None, max_length=200)
+    outbox_id: Optional[int] = Field(default=None, foreign_key="outbox.id")
+    created_at: datetime
