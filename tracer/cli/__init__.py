@@ -1,2 +1,81 @@
-def main(argv=None):
-    return 0
+"""Command line: ``tracer [--config FILE] COMMAND …``.
+
+Each command group lives in its own module exposing ``register(subparsers)``;
+a command's handler receives ``(args, ctx)`` where ``ctx`` is a
+:class:`tracer.cli.context.Context` (config, engine, now, console).  Handlers
+parse, call one service function and print: no SQL, no business rules here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from tracer import __version__
+from tracer.cli.context import Context, fail
+from tracer.errors import UserError
+
+# Command modules, in the order of ``tracer --help``.
+COMMAND_MODULES = [
+    "tracer.cli.ingest_cmds",     # poll, import, quarantine, demo
+    "tracer.cli.register_cmds",   # cases, show, register-paper, reclassify, transfer
+    "tracer.cli.db_cmds",         # db upgrade
+    "tracer.cli.rules_cmds",      # rules check, classify --explain
+    "tracer.cli.replies_cmds",    # replies, link
+    "tracer.cli.reply_cmds",      # templates, reply, outbox
+    "tracer.cli.stats_cmds",      # stats, sample, control
+    "tracer.cli.daemon_cmds",     # run, alerts, digest, status, purge
+]
+
+
+class FrenchArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own errors, in French
+        self.print_usage(sys.stderr)
+        translated = (
+            message.replace("the following arguments are required", "arguments obligatoires manquants")
+            .replace("unrecognized arguments", "arguments inconnus")
+            .replace("invalid choice", "choix invalide")
+            .replace("expected one argument", "une valeur attendue")
+            .replace("argument", "argument")
+        )
+        sys.stderr.write(f"tracer : erreur : {translated}\n")
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = FrenchArgumentParser(prog="tracer", description="Traçabilité des courriels et réclamations (Qual-e-Pref).")
+    parser.add_argument("--config", help="fichier de configuration TOML (sinon TRACER_CONFIG, sinon ./tracer.toml)")
+    parser.add_argument("--log-format", choices=["text", "json"], default="text", help="format des journaux")
+    parser.add_argument("--version", action="version", version=f"tracer {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMANDE", parser_class=FrenchArgumentParser)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # a command group not written yet
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    ctx = Context(args)
+    try:
+        return args.handler(args, ctx) or 0
+    except UserError as exc:
+        sys.stderr.write(f"tracer : {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        ctx.close()
+
+
+__all__ = ["main", "fail", "Context"]

@@ -1,0 +1,90 @@
+"""What every command handler gets: config, database, clock, output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+
+from tracer import clock, config as config_mod, db
+from tracer.errors import UserError
+
+
+class Context:
+    """Lazily loads the configuration and opens the database.
+
+    Configuration problems exit 2 with one French line each; user errors
+    (:class:`tracer.errors.UserError`) exit with their code and one line.
+    """
+
+    def __init__(self, args):
+        self.args = args
+        self._config = None
+        self._engine = None
+        self.console = Console(highlight=False, soft_wrap=True)
+        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+    @property
+    def config(self) -> config_mod.Config:
+        if self._config is None:
+            try:
+                self._config = config_mod.load(getattr(self.args, "config", None))
+            except config_mod.ConfigError as exc:
+                for line in exc.problems:
+                    sys.stderr.write(f"configuration : {line}\n")
+                raise SystemExit(2)
+        return self._config
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            try:
+                self._engine = db.open_engine(self.config.database_url)
+            except db.DatabaseError as exc:
+                fail(str(exc))
+        return self._engine
+
+    def session(self):
+        return db.session_scope(self.engine)
+
+    def now(self) -> datetime:
+        return clock.now()
+
+    def as_of(self, value: str | None) -> datetime:
+        """``--as-of T`` (ISO 8601; naive values in the configured zone) or now."""
+        if not value:
+            return self.now()
+        try:
+            return clock.parse_instant(value, self.config.tz)
+        except ValueError:
+            fail(f"--as-of : instant ISO 8601 attendu, reçu « {value} »")
+
+    def print_json(self, data: Any) -> None:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print one French line on stderr and exit."""
+    sys.stderr.write(f"tracer : {message}\n")
+    raise SystemExit(code)
+
+
+def run_user_errors(func):
+    """Decorator for handlers: a UserError becomes one French line, not a traceback."""
+
+    def wrapper(args, ctx):
+        try:
+            return func(args, ctx)
+        except UserError as exc:
+            fail(str(exc), exc.exit_code)
+
+    wrapper.__name__ = func.__name__
+    wrapper.__doc__ = func.__doc__
+    return wrapper
