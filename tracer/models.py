@@ -73,6 +73,19 @@ class Message(SQLModel, table=True):
     created_at: datetime
 
 
+class MessageRef(SQLModel, table=True):
+    """A Message-ID that a message points to (In-Reply-To and References).
+
+    Lets a reply polled before its request find it later, by an indexed
+    lookup rather than a scan of JSON columns.
+    """
+
+    __tablename__ = "message_ref"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", index=True)
+    ref: str = Field(max_length=998, index=True)
+
+
 class MessageLocation(SQLModel, table=True):
     """Where a message was seen: (mailbox, folder, uidvalidity, uid)."""
 

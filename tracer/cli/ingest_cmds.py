@@ -1,0 +1,146 @@
+"""``poll``, ``import``, ``quarantine`` and ``demo``."""
+
+from __future__ import annotations
+
+import sys
+
+from rich.table import Table
+
+from tracer import clock, ingest, quarantine
+from tracer.cli.context import fail
+from tracer.runtime import Runtime
+
+
+def register(sub) -> None:
+    p = sub.add_parser("poll", help="relève une fois toutes les boîtes (réception et envoyés)")
+    p.add_argument("--mailbox", action="append", help="seulement cette boîte (répétable)")
+    p.add_argument("--json", action="store_true", help="résumé JSON")
+    p.set_defaults(handler=cmd_poll)
+
+    p = sub.add_parser("import", help="enregistre des messages .eml, mbox ou Maildir (reprise d'historique)")
+    p.add_argument("paths", nargs="+", metavar="CHEMIN")
+    p.add_argument("--mailbox", help="boîte de réception d'arrivée (défaut : la première)")
+    p.add_argument("--sent", action="store_true", help="ce sont des messages envoyés (réponses)")
+    p.add_argument("--json", action="store_true", help="résumé JSON")
+    p.set_defaults(handler=cmd_import)
+
+    p = sub.add_parser("quarantine", help="messages illisibles conservés en quarantaine")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--export", metavar="ID", type=int, help="écrit le message brut sur la sortie standard")
+    p.set_defaults(handler=cmd_quarantine)
+
+    p = sub.add_parser("demo", help="démonstration sur un échantillon de courriels fictifs")
+    p.add_argument("--data-dir", help="dossier de la base de démonstration (défaut : dossier temporaire)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_demo)
+
+
+def _check_rules(rt: Runtime) -> None:
+    from tracer.rules_errors import RulesError
+
+    try:
+        rt.check()
+    except RulesError as exc:
+        for line in exc.problems:
+            sys.stderr.write(f"règles : {line}\n")
+        raise SystemExit(2)
+
+
+def cmd_poll(args, ctx) -> int:
+    cfg = ctx.config
+    if not cfg.mailboxes:
+        fail("aucune boîte configurée ([[mailbox]])", 2)
+    names = args.mailbox or None
+    if names:
+        for name in names:
+            try:
+                cfg.mailbox(name)
+            except KeyError:
+                fail(f"--mailbox : boîte inconnue « {name} »", 2)
+    rt = Runtime(cfg)
+    _check_rules(rt)
+    reports = ingest.poll_all(ctx.engine, rt, names, clock.now)
+    total = ingest.Summary()
+    errors = []
+    for report in reports:
+        total.merge(report.summary)
+        if report.error:
+            errors.append(f"{report.mailbox}/{report.folder} : {report.error}")
+    if args.json:
+        data = total.as_dict()
+        data["errors"] = errors
+        data["folders"] = [
+            {"mailbox": r.mailbox, "folder": r.folder, "role": r.role, **r.summary.as_dict(), "error": r.error} for r in reports
+        ]
+        ctx.print_json(data)
+    else:
+        ctx.console.print(
+            f"Relève terminée : {total.recorded} enregistré(s), {total.duplicates} déjà connu(s), "
+            f"{total.quarantined} en quarantaine."
+        )
+    for line in errors:
+        sys.stderr.write(f"tracer : échec de relève {line}\n")
+    return 1 if errors else 0
+
+
+def cmd_import(args, ctx) -> int:
+    cfg = ctx.config
+    if args.mailbox:
+        try:
+            cfg.mailbox(args.mailbox)
+        except KeyError:
+            fail(f"--mailbox : boîte inconnue « {args.mailbox} »", 2)
+        mailbox = args.mailbox
+    elif cfg.mailboxes:
+        mailbox = cfg.mailboxes[0].name
+    else:
+        mailbox = "import"
+    rt = Runtime(cfg)
+    _check_rules(rt)
+    summary = ingest.import_paths(ctx.engine, rt, args.paths, mailbox, clock.now(), role="sent" if args.sent else "inbox")
+    if args.json:
+        ctx.print_json(summary.as_dict())
+    else:
+        ctx.console.print(
+            f"Import terminé : {summary.recorded} enregistré(s), {summary.duplicates} déjà connu(s), "
+            f"{summary.quarantined} en quarantaine."
+        )
+    return 0
+
+
+def cmd_quarantine(args, ctx) -> int:
+    with ctx.session() as session:
+        if args.export is not None:
+            sys.stdout.buffer.write(quarantine.raw(session, args.export))
+            return 0
+        items = quarantine.listing(session, ctx.config.tz)
+    if args.json:
+        ctx.print_json(items)
+        return 0
+    table = Table(title=f"Quarantaine : {len(items)} message(s)", title_justify="left")
+    for column in ("N°", "Reçu le", "Boîte", "Origine", "Taille", "Motif"):
+        table.add_column(column, overflow="fold")
+    for item in items:
+        table.add_row(
+            str(item["id"]), item["received_at"] or "—", item["mailbox"] or "—", item["source"] or "—", str(item["size"]), item["reason"]
+        )
+    ctx.console.print(table)
+    return 0
+
+
+def cmd_demo(args, ctx) -> int:
+    from tracer import demo
+
+    result = demo.run(args.data_dir, clock.now())
+    if args.json:
+        ctx.print_json(result)
+        return 0
+    from tracer.cli.tables import cases_table
+
+    ctx.console.print(f"Base de démonstration : {result['database']}")
+    ctx.console.print(
+        f"Import : {result['import']['recorded']} message(s) enregistré(s), "
+        f"{result['import']['quarantined']} en quarantaine."
+    )
+    ctx.console.print(cases_table(result["cases"]))
+    return 0

@@ -1,0 +1,47 @@
+"""``replies --unlinked`` and ``link``."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from tracer import replies
+from tracer.cli.tables import short_time
+from tracer.runtime import Runtime
+
+
+def register(sub) -> None:
+    p = sub.add_parser("replies", help="messages envoyés relevés dans les dossiers Envoyés")
+    p.add_argument("--unlinked", action="store_true", help="seulement ceux rattachés à aucune demande")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_replies)
+
+    p = sub.add_parser("link", help="rattache à la main un message envoyé à une demande")
+    p.add_argument("reference", metavar="REF")
+    p.add_argument("message_id", metavar="MESSAGE-ID")
+    p.add_argument("--by", required=True, metavar="AGENT")
+    p.set_defaults(handler=cmd_link)
+
+
+def cmd_replies(args, ctx) -> int:
+    rt = Runtime(ctx.config)
+    with ctx.session() as session:
+        items = replies.unlinked(session, rt)
+    if args.json:
+        ctx.print_json(items)
+        return 0
+    table = Table(title=f"Messages envoyés non rattachés : {len(items)}", title_justify="left")
+    for column in ("Date", "Boîte", "À", "Objet", "Message-ID"):
+        table.add_column(column, overflow="fold")
+    for m in items:
+        table.add_row(short_time(m["received_at"]), m["mailbox"] or "—", ", ".join(m["to"]), m["subject"] or "", m["message_id"] or "—")
+    ctx.console.print(table)
+    return 0
+
+
+def cmd_link(args, ctx) -> int:
+    rt = Runtime(ctx.config)
+    with ctx.session() as session:
+        request = replies.link(session, rt, args.reference, args.message_id, args.by, ctx.now())
+        answered = request.answered_at
+    ctx.console.print(f"Message rattaché à {args.reference}" + (f" ; réponse le {answered.astimezone(rt.cfg.tz):%d/%m/%Y %H:%M}" if answered else ""))
+    return 0

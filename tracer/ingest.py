@@ -1,0 +1,396 @@
+"""Recording incoming mail exactly once, from IMAP polls and from imports.
+
+One message at a time through ``record_raw`` (parse → dedup → thread or open
+a request → link replies); one commit per batch together with the folder's
+new high-water UID, so a crash at any point loses nothing and duplicates
+nothing: the next poll resumes after the last committed batch, and anything
+committed twice is caught by the unique ``dedup_key``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable, Iterable
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from tracer import clock, register, replies
+from tracer.models import FolderState, Message, MessageLocation, MessageRef, Quarantine, RawMessage
+
+log = logging.getLogger("tracer.ingest")
+
+RECORDED, DUPLICATE, QUARANTINED = "recorded", "duplicate", "quarantined"
+
+
+@dataclass
+class Summary:
+    recorded: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, outcome: str) -> None:
+        if outcome == RECORDED:
+            self.recorded += 1
+        elif outcome == DUPLICATE:
+            self.duplicates += 1
+        else:
+            self.quarantined += 1
+
+    def merge(self, other: "Summary") -> None:
+        self.recorded += other.recorded
+        self.duplicates += other.duplicates
+        self.quarantined += other.quarantined
+        self.errors += other.errors
+
+    def as_dict(self) -> dict:
+        return {"recorded": self.recorded, "duplicates": self.duplicates, "quarantined": self.quarantined}
+
+
+@dataclass
+class Incoming:
+    """One message as it arrives, before parsing."""
+
+    raw: bytes
+    received_at: datetime  # aware: INTERNALDATE, or the file's own time
+    mailbox: str
+    role: str  # "inbox" | "sent"
+    folder: str | None = None
+    uidvalidity: int | None = None
+    uid: int | None = None
+    source: str = "imap"
+
+
+# --------------------------------------------------------------------------
+# One message.
+
+
+def record_raw(session: Session, rt, item: Incoming, now: datetime) -> str:
+    """Record one message; return recorded / duplicate / quarantined. No commit."""
+    from tracer.parse import ParseError, parse
+
+    digest = hashlib.sha256(item.raw).hexdigest()
+    try:
+        parsed = parse(item.raw)
+    except ParseError as exc:
+        return _quarantine(session, item, digest, str(exc), now)
+    except Exception as exc:  # the parser's own bug must not stop a poll
+        return _quarantine(session, item, digest, f"erreur d'analyse inattendue ({exc.__class__.__name__})", now)
+    dedup_key = parsed.message_id or f"sha256:{digest}"
+    existing = session.execute(select(Message).where(Message.dedup_key == dedup_key)).scalars().first()
+    if existing is not None:
+        _note_location(session, existing, item, now)
+        return DUPLICATE
+    direction = "out" if item.role == "sent" else "in"
+    raw_row = RawMessage(sha256=digest, size=len(item.raw), data=zlib.compress(item.raw, 6))
+    session.add(raw_row)
+    session.flush()
+    message = Message(
+        dedup_key=dedup_key,
+        message_id=parsed.message_id,
+        direction=direction,
+        kind="mail" if direction == "in" else "reply",
+        mailbox=item.mailbox,
+        folder=item.folder,
+        source=item.source,
+        received_at=item.received_at,
+        date_header=parsed.date,
+        from_addr=_cut(parsed.from_addr, 500),
+        from_name=_cut(parsed.from_name, 500),
+        to_addrs=list(parsed.to_addrs),
+        cc_addrs=list(parsed.cc_addrs),
+        reply_to=_cut(parsed.reply_to, 500),
+        subject=parsed.subject,
+        in_reply_to=_cut(parsed.in_reply_to, 998),
+        references=list(parsed.references),
+        body_text=parsed.body_text,
+        attachments=list(parsed.attachments),
+        auto_headers=dict(parsed.auto_headers),
+        raw_id=raw_row.id,
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    for ref in _thread_ids(parsed):
+        session.add(MessageRef(message_id=message.id, ref=ref))
+    _note_location(session, message, item, now)
+    if direction == "in":
+        replies.attach_inbound(session, rt, message, parsed, now)
+    else:
+        replies.attach_outbound(session, rt, message, parsed, now)
+    return RECORDED
+
+
+def _thread_ids(parsed) -> list[str]:
+    ids = []
+    for ref in ([parsed.in_reply_to] if parsed.in_reply_to else []) + list(parsed.references):
+        ref = _cut(ref, 998)
+        if ref and ref not in ids:
+            ids.append(ref)
+    return ids
+
+
+def _cut(value: str | None, size: int) -> str | None:
+    return value[:size] if value else value
+
+
+def _note_location(session: Session, message: Message, item: Incoming, now: datetime) -> None:
+    if item.uid is None or item.folder is None:
+        return
+    exists = session.execute(
+        select(MessageLocation.id).where(
+            MessageLocation.mailbox == item.mailbox,
+            MessageLocation.folder == item.folder,
+            MessageLocation.uidvalidity == item.uidvalidity,
+            MessageLocation.uid == item.uid,
+        )
+    ).first()
+    if exists is None:
+        session.add(
+            MessageLocation(
+                message_id=message.id,
+                mailbox=item.mailbox,
+                folder=item.folder,
+                uidvalidity=item.uidvalidity or 0,
+                uid=item.uid,
+                seen_at=now,
+            )
+        )
+
+
+def _quarantine(session: Session, item: Incoming, digest: str, reason: str, now: datetime) -> str:
+    existing = session.execute(select(Quarantine.id).where(Quarantine.sha256 == digest)).first()
+    if existing is not None:
+        return DUPLICATE
+    session.add(
+        Quarantine(
+            sha256=digest,
+            mailbox=item.mailbox,
+            folder=item.folder,
+            uidvalidity=item.uidvalidity,
+            uid=item.uid,
+            source=item.source,
+            received_at=item.received_at,
+            reason=reason,
+            size=len(item.raw),
+            data=zlib.compress(item.raw, 6),
+            created_at=now,
+        )
+    )
+    log.warning("message mis en quarantaine (%s, %s) : %s", item.mailbox, item.source, reason)
+    return QUARANTINED
+
+
+# --------------------------------------------------------------------------
+# Batches: one transaction each; a conflict with a concurrent writer is
+# retried message by message (the other writer's row is then a duplicate).
+
+
+def record_batch(engine: Engine, rt, items: list[Incoming], now: datetime, on_commit: Callable[[Session], None] | None = None) -> Summary:
+    summary = Summary()
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            for item in items:
+                summary.add(record_raw(session, rt, item, now))
+            if on_commit:
+                on_commit(session)
+            session.commit()
+        return summary
+    except IntegrityError:
+        log.info("conflit d'écriture concurrente : lot rejoué message par message")
+    summary = Summary()
+    for index, item in enumerate(items):
+        with Session(engine, expire_on_commit=False) as session:
+            summary.add(record_raw(session, rt, item, now))
+            if on_commit and index == len(items) - 1:
+                on_commit(session)
+            session.commit()
+    return summary
+
+
+# --------------------------------------------------------------------------
+# Imports (backfill): same path as polling.
+
+
+def import_paths(engine: Engine, rt, paths: Iterable[str], mailbox: str, now: datetime, role: str = "inbox", batch: int = 200) -> Summary:
+    from tracer.importer import iter_messages
+
+    box = rt.cfg.mailbox(mailbox) if rt.cfg.mailboxes else None
+    summary = Summary()
+    pending: list[Incoming] = []
+    for item in iter_messages(list(paths)):
+        item_role = role
+        if box is not None and role == "inbox" and _is_from(item.raw, box.address):
+            item_role = "sent"  # a copy of our own reply found in the history
+        pending.append(
+            Incoming(
+                raw=item.raw,
+                received_at=item.received_at or now,
+                mailbox=mailbox,
+                role=item_role,
+                folder=None,
+                source=str(item.origin)[:1000],
+            )
+        )
+        if len(pending) >= batch:
+            summary.merge(record_batch(engine, rt, pending, now))
+            pending = []
+    if pending:
+        summary.merge(record_batch(engine, rt, pending, now))
+    return summary
+
+
+def _is_from(raw: bytes, address: str) -> bool:
+    head = raw[:16384].split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0].lower()
+    for line in head.splitlines():
+        if line.startswith(b"from:"):
+            return address.lower().encode() in line
+    return False
+
+
+# --------------------------------------------------------------------------
+# IMAP polling.
+
+
+@dataclass
+class FolderReport:
+    mailbox: str
+    folder: str
+    role: str
+    summary: Summary
+    error: str | None = None
+
+
+def poll_mailbox(engine: Engine, rt, box, now_fn: Callable[[], datetime] = clock.now) -> list[FolderReport]:
+    """Poll the inbox then the sent folder of one mailbox; never raises for IMAP faults."""
+    from tracer.mailbox import ImapMailbox, MailboxError
+
+    reports: list[FolderReport] = []
+    folders = [("inbox", box.inbox), ("sent", box.sent)]
+    try:
+        with ImapMailbox(box) as imap:
+            for role, folder in folders:
+                if not folder:
+                    continue
+                report = FolderReport(box.name, folder, role, Summary())
+                try:
+                    _poll_folder(engine, rt, imap, box, folder, role, report, now_fn)
+                    _mark(engine, box.name, folder, role, now_fn(), None)
+                except MailboxError as exc:
+                    report.error = str(exc)
+                    _mark(engine, box.name, folder, role, now_fn(), report.error)
+                    if not _is_folder_error(exc):
+                        reports.append(report)
+                        raise
+                reports.append(report)
+    except MailboxError as exc:
+        message = str(exc)
+        done = {r.folder for r in reports}
+        for role, folder in folders:
+            if folder and folder not in done:
+                _mark(engine, box.name, folder, role, now_fn(), message)
+                reports.append(FolderReport(box.name, folder, role, Summary(), message))
+        for report in reports:
+            if report.error is None and report.folder not in done:
+                report.error = message
+    return reports
+
+
+def _is_folder_error(exc) -> bool:
+    return getattr(exc, "folder_only", False)
+
+
+def _poll_folder(engine: Engine, rt, imap, box, folder: str, role: str, report: FolderReport, now_fn) -> None:
+    info = imap.select(folder)
+    with Session(engine, expire_on_commit=False) as session:
+        state = _folder_state(session, box.name, folder, role)
+        last_uid = state.last_uid
+        if state.uidvalidity != info.uidvalidity:
+            if state.uidvalidity is not None:
+                log.warning(
+                    "%s/%s : UIDVALIDITY modifiée (%s → %s), relecture complète du dossier",
+                    box.name, folder, state.uidvalidity, info.uidvalidity,
+                )
+            last_uid = 0
+        session.commit()
+    uidvalidity = info.uidvalidity
+    uids = imap.new_uids(last_uid)
+    if not uids:
+        if last_uid == 0:
+            _save_state(engine, box.name, folder, role, uidvalidity, 0)
+        return
+    batch_size = box.batch_size
+    for start in range(0, len(uids), batch_size):
+        chunk = uids[start : start + batch_size]
+        items = [
+            Incoming(
+                raw=fetched.raw,
+                received_at=fetched.internaldate,
+                mailbox=box.name,
+                role=role,
+                folder=folder,
+                uidvalidity=uidvalidity,
+                uid=fetched.uid,
+                source="imap",
+            )
+            for fetched in imap.fetch(chunk)
+        ]
+        high = max(chunk)
+
+        def advance(session: Session, high=high) -> None:
+            state = _folder_state(session, box.name, folder, role)
+            previous = state.last_uid if state.uidvalidity == uidvalidity else 0
+            state.uidvalidity = uidvalidity
+            state.last_uid = max(high, previous)
+            session.add(state)
+
+        report.summary.merge(record_batch(engine, rt, items, now_fn(), on_commit=advance))
+
+
+def _folder_state(session: Session, mailbox: str, folder: str, role: str) -> FolderState:
+    state = session.execute(
+        select(FolderState).where(FolderState.mailbox == mailbox, FolderState.folder == folder)
+    ).scalars().first()
+    if state is None:
+        state = FolderState(mailbox=mailbox, folder=folder, role=role)
+        session.add(state)
+        session.flush()
+    return state
+
+
+def _save_state(engine: Engine, mailbox: str, folder: str, role: str, uidvalidity: int, last_uid: int) -> None:
+    with Session(engine) as session:
+        state = _folder_state(session, mailbox, folder, role)
+        state.uidvalidity = uidvalidity
+        state.last_uid = last_uid
+        session.add(state)
+        session.commit()
+
+
+def _mark(engine: Engine, mailbox: str, folder: str, role: str, at: datetime, error: str | None) -> None:
+    with Session(engine) as session:
+        state = _folder_state(session, mailbox, folder, role)
+        if error is None:
+            state.last_success_at = at
+        else:
+            state.last_error = error
+            state.last_error_at = at
+        session.add(state)
+        session.commit()
+
+
+def poll_all(engine: Engine, rt, names: Iterable[str] | None = None, now_fn: Callable[[], datetime] = clock.now) -> list[FolderReport]:
+    """Poll every mailbox once; a failing mailbox does not stop the others."""
+    wanted = set(names) if names else None
+    reports: list[FolderReport] = []
+    for box in rt.cfg.mailboxes:
+        if wanted is None or box.name in wanted:
+            reports += poll_mailbox(engine, rt, box, now_fn)
+    return reports

@@ -1,0 +1,417 @@
+"""The register: requests, references and the append-only event log.
+
+Every function takes the session, the :class:`~tracer.runtime.Runtime` and
+``now``; none commits (the caller owns the transaction), none knows IMAP.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from typing import Any, Iterable
+
+from sqlalchemy import func, insert, select, update
+from sqlmodel import Session
+
+from tracer import clock
+from tracer.config import CATEGORIES
+from tracer.errors import NotFound, UserError
+from tracer.models import Event, Message, ReferenceCounter, Request
+
+PERIMETER = ("information", "reclamation", "suggestion")
+EXCLUDED = ("hors_perimetre", "automatique")
+CHANNELS = ("email", "paper")
+
+
+# --------------------------------------------------------------------------
+# Events: the only write path is an insert.
+
+
+def add_event(session: Session, request: Request | None, kind: str, actor: str, now: datetime, **data: Any) -> Event:
+    event = Event(request_id=request.id if request else None, at=now, kind=kind, actor=actor, data=_jsonable(data))
+    session.add(event)
+    return event
+
+
+def _jsonable(data: dict) -> dict:
+    out = {}
+    for key, value in data.items():
+        if isinstance(value, datetime):
+            value = clock.from_db(value).isoformat()
+        elif isinstance(value, date):
+            value = value.isoformat()
+        out[key] = value
+    return out
+
+
+# --------------------------------------------------------------------------
+# References: PREFIX-YYYY-NNNNN, sequential per year, never reused.
+
+
+def next_reference(session: Session, prefix: str, year: int) -> str:
+    """Take the next number under a row lock (same transaction as the request).
+
+    The counter row is updated, not read-then-written: on PostgreSQL concurrent
+    writers queue on the row lock; on SQLite the write lock serialises them. A
+    rolled-back transaction gives its number back, so none is ever skipped.
+    """
+    bump = (
+        update(ReferenceCounter)
+        .where(ReferenceCounter.prefix == prefix, ReferenceCounter.year == year)
+        .values(last=ReferenceCounter.last + 1)
+        .returning(ReferenceCounter.last)
+    )
+    number = session.execute(bump).scalar()
+    if number is None:
+        session.execute(insert(ReferenceCounter).values(prefix=prefix, year=year, last=0))
+        number = session.execute(bump).scalar()
+    return f"{prefix}-{year}-{number:05d}"
+
+
+REFERENCE_TAG = re.compile(r"\[([A-Z][A-Z0-9]*-\d{4}-\d{5,})\]")
+
+
+def references_in(text: str | None) -> list[str]:
+    """Reference tags ``[PREF74-2026-00042]`` found in a subject."""
+    return REFERENCE_TAG.findall(text or "")
+
+
+# --------------------------------------------------------------------------
+# Opening a request and computing its deadline.
+
+
+def open_request(
+    session: Session,
+    rt,
+    *,
+    channel: str,
+    mailbox: str | None,
+    service: str | None,
+    sender_addr: str | None,
+    sender_name: str | None,
+    subject: str | None,
+    received_at: datetime,
+    now: datetime,
+    category: str | None,
+    topic: str | None = None,
+    rule_ids: Iterable[str] = (),
+    has_reply_address: bool = True,
+    parent: Request | None = None,
+    actor: str = "tracer",
+) -> Request:
+    year = clock.local(received_at, rt.cfg.tz).year
+    request = Request(
+        reference=next_reference(session, rt.cfg.tracer.reference_prefix, year),
+        channel=channel,
+        mailbox=mailbox,
+        service=service,
+        category=category,
+        topic=topic,
+        rule_ids=list(rule_ids),
+        sender_addr=sender_addr,
+        sender_name=sender_name,
+        subject=subject,
+        received_at=received_at,
+        parent_id=parent.id if parent else None,
+        created_at=now,
+    )
+    set_deadline(rt, request, has_reply_address)
+    session.add(request)
+    session.flush()
+    add_event(
+        session,
+        request,
+        "received",
+        actor,
+        now,
+        channel=channel,
+        mailbox=mailbox,
+        service=service,
+        category=category,
+        topic=topic,
+        rules=list(rule_ids),
+        deadline=request.deadline,
+        parent=parent.reference if parent else None,
+    )
+    return request
+
+
+def set_deadline(rt, request: Request, has_reply_address: bool | None = None) -> None:
+    """(Re)compute the deadline from the original reception time."""
+    if has_reply_address is None:
+        has_reply_address = bool(request.sender_addr)
+    days = None
+    if request.category not in EXCLUDED:
+        days = rt.deadline_rules.days_for(
+            request.channel, request.category or "information", request.service, has_reply_address=has_reply_address
+        )
+    request.deadline_days = days
+    request.deadline = rt.calendar.deadline(request.received_at, days) if days is not None else None
+    refresh_derived(rt, request)
+
+
+def refresh_derived(rt, request: Request) -> None:
+    """Denormalised fields the indicators group and average on (Paris buckets, delays)."""
+    from tracer.stats import derived_fields
+
+    for key, value in derived_fields(request.received_at, request.answered_at, rt.calendar).items():
+        setattr(request, key, value)
+
+
+# --------------------------------------------------------------------------
+# Lookups.
+
+
+def get_request(session: Session, reference: str) -> Request:
+    request = session.exec(select(Request).where(Request.reference == reference.strip())).scalars().first()
+    if request is None:
+        raise NotFound(f"demande {reference} introuvable")
+    return request
+
+
+def case_status(request: Request, as_of: datetime) -> str:
+    if request.category in EXCLUDED:
+        return "excluded"
+    if request.answered_at is not None and request.answered_at <= as_of:
+        return "answered"
+    if request.deadline is not None and request.deadline < as_of:
+        return "overdue"
+    return "open"
+
+
+# --------------------------------------------------------------------------
+# Manual actions, each recorded as an event.
+
+
+def reclassify(session: Session, rt, reference: str, category: str, by: str, now: datetime, reason: str | None = None, topic: str | None = None) -> Request:
+    if category not in CATEGORIES:
+        raise UserError(f"catégorie inconnue « {category} » (attendu : {', '.join(CATEGORIES)})")
+    _require_agent(by)
+    request = get_request(session, reference)
+    before = (request.category, request.topic, request.deadline)
+    request.category = category
+    if topic is not None:
+        request.topic = topic
+    elif category not in ("reclamation", "suggestion"):
+        request.topic = None
+    set_deadline(rt, request)
+    session.add(request)
+    add_event(
+        session,
+        request,
+        "reclassified",
+        by,
+        now,
+        old_category=before[0],
+        new_category=category,
+        old_topic=before[1],
+        new_topic=request.topic,
+        old_deadline=before[2],
+        new_deadline=request.deadline,
+        reason=reason,
+    )
+    return request
+
+
+def transfer(session: Session, rt, reference: str, service: str, by: str, now: datetime, reason: str | None = None) -> Request:
+    _require_agent(by)
+    known = rt.cfg.service_names()
+    if known and service not in known:
+        raise UserError(f"service inconnu « {service} » (services déclarés : {', '.join(known)})")
+    request = get_request(session, reference)
+    old = request.service
+    if old == service:
+        raise UserError(f"la demande {reference} relève déjà du service « {service} »")
+    old_deadline = request.deadline
+    request.service = service
+    set_deadline(rt, request)  # same reception time, the new service's delay
+    session.add(request)
+    add_event(
+        session,
+        request,
+        "transferred",
+        by,
+        now,
+        old_service=old,
+        new_service=service,
+        old_deadline=old_deadline,
+        new_deadline=request.deadline,
+        reason=reason,
+    )
+    return request
+
+
+def register_paper(
+    session: Session,
+    rt,
+    *,
+    received: str,
+    sender: str,
+    subject: str,
+    service: str,
+    now: datetime,
+    category: str | None = None,
+    topic: str | None = None,
+    sender_addr: str | None = None,
+    by: str = "tracer",
+) -> Request:
+    """A paper letter registered by hand with its arrival date (10 working days by default)."""
+    received_at = _parse_received(received, rt.cfg.tz)
+    if received_at > now:
+        raise UserError("--received : la date d'arrivée est dans le futur")
+    if category is not None and category not in CATEGORIES:
+        raise UserError(f"catégorie inconnue « {category} » (attendu : {', '.join(CATEGORIES)})")
+    known = rt.cfg.service_names()
+    if known and service not in known:
+        raise UserError(f"service inconnu « {service} » (services déclarés : {', '.join(known)})")
+    if not sender.strip():
+        raise UserError("--sender : l'expéditeur est obligatoire")
+    return open_request(
+        session,
+        rt,
+        channel="paper",
+        mailbox=None,
+        service=service,
+        sender_addr=sender_addr,
+        sender_name=sender.strip(),
+        subject=subject.strip(),
+        received_at=received_at,
+        now=now,
+        category=category or "information",
+        topic=topic,
+        rule_ids=["manuel"],
+        has_reply_address=True,  # a letter carries its postal address
+        actor=by,
+    )
+
+
+def _parse_received(text: str, tz) -> datetime:
+    try:
+        if len(text.strip()) == 10:
+            day = date.fromisoformat(text.strip())
+            return datetime.combine(day, time(12, 0), tzinfo=tz).astimezone(clock.UTC)
+        return clock.parse_instant(text, tz)
+    except ValueError:
+        raise UserError(f"--received : date AAAA-MM-JJ ou instant ISO 8601 attendu, reçu « {text} »") from None
+
+
+def _require_agent(by: str) -> None:
+    if not by or not by.strip():
+        raise UserError("--by : le nom de l'agent est obligatoire")
+
+
+# --------------------------------------------------------------------------
+# Views (JSON shapes of INTERFACE.md).
+
+
+def message_ids_of(session: Session, request_ids: list[int]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {i: [] for i in request_ids}
+    if not request_ids:
+        return out
+    rows = session.execute(
+        select(Message.request_id, Message.message_id)
+        .where(Message.request_id.in_(request_ids), Message.direction == "in")
+        .order_by(Message.received_at, Message.id)
+    )
+    for request_id, message_id in rows:
+        if message_id:
+            out[request_id].append(message_id)
+    return out
+
+
+def case_view(request: Request, as_of: datetime, tz, message_ids: list[str]) -> dict:
+    answered_at = request.answered_at if request.answered_at and request.answered_at <= as_of else None
+    return {
+        "reference": request.reference,
+        "category": request.category,
+        "topic": request.topic,
+        "service": request.service,
+        "mailbox": request.mailbox,
+        "channel": request.channel,
+        "sender": request.sender_addr or request.sender_name,
+        "sender_name": request.sender_name,
+        "subject": request.subject,
+        "received_at": clock.iso_local(request.received_at, tz),
+        "deadline": clock.iso_local(request.deadline, tz),
+        "answered_at": clock.iso_local(answered_at, tz),
+        "status": case_status(request, as_of),
+        "message_ids": message_ids,
+        "rule_ids": request.rule_ids,
+    }
+
+
+STATUSES = ("open", "overdue", "answered", "excluded", "all")
+
+
+def list_cases(session: Session, rt, *, status: str = "all", service: str | None = None, as_of: datetime) -> list[dict]:
+    if status not in STATUSES:
+        raise UserError(f"statut inconnu « {status} » (attendu : {', '.join(STATUSES)})")
+    query = select(Request).where(Request.received_at <= as_of)
+    if service:
+        query = query.where(Request.service == service)
+    if status in ("open", "overdue"):
+        query = query.where(Request.category.not_in(EXCLUDED) | Request.category.is_(None))
+        query = query.where(Request.answered_at.is_(None) | (Request.answered_at > as_of))
+    elif status == "answered":
+        query = query.where(Request.answered_at <= as_of)
+    elif status == "excluded":
+        query = query.where(Request.category.in_(EXCLUDED))
+    requests = list(session.execute(query).scalars())
+    requests = [r for r in requests if status == "all" or case_status(r, as_of) == status]
+    far = datetime.max.replace(tzinfo=clock.UTC)
+    requests.sort(key=lambda r: (r.deadline or far, r.received_at, r.reference))
+    ids = message_ids_of(session, [r.id for r in requests])
+    return [case_view(r, as_of, rt.cfg.tz, ids[r.id]) for r in requests]
+
+
+def show_case(session: Session, rt, reference: str, as_of: datetime) -> dict:
+    request = get_request(session, reference)
+    tz = rt.cfg.tz
+    messages = list(
+        session.execute(select(Message).where(Message.request_id == request.id).order_by(Message.received_at, Message.id)).scalars()
+    )
+    view = case_view(request, as_of, tz, [m.message_id for m in messages if m.direction == "in" and m.message_id])
+    view["deadline_working_days"] = request.deadline_days
+    parent = session.get(Request, request.parent_id) if request.parent_id else None
+    children = session.execute(select(Request.reference).where(Request.parent_id == request.id).order_by(Request.id)).scalars()
+    view["parent"] = parent.reference if parent else None
+    view["children"] = list(children)
+    view["messages"] = [message_view(m, tz) for m in messages]
+    events = session.execute(select(Event).where(Event.request_id == request.id).order_by(Event.at, Event.id)).scalars()
+    view["events"] = [
+        {"at": clock.iso_local(e.at, tz), "kind": e.kind, "actor": e.actor, "data": e.data} for e in events
+    ]
+    return view
+
+
+def message_view(m: Message, tz) -> dict:
+    return {
+        "message_id": m.message_id,
+        "direction": m.direction,
+        "kind": m.kind,
+        "mailbox": m.mailbox,
+        "folder": m.folder,
+        "received_at": clock.iso_local(m.received_at, tz),
+        "from": m.from_addr,
+        "from_name": m.from_name,
+        "to": m.to_addrs,
+        "subject": m.subject,
+        "template": m.template,
+        "sent_by": m.sent_by,
+        "attachments": m.attachments,
+        "body": m.body_text,
+    }
+
+
+def counts(session: Session, as_of: datetime) -> dict:
+    """Open and overdue requests as of ``as_of`` (status, digest)."""
+    base = (
+        select(func.count())
+        .select_from(Request)
+        .where(Request.category.not_in(EXCLUDED) | Request.category.is_(None))
+        .where(Request.received_at <= as_of)
+        .where(Request.answered_at.is_(None) | (Request.answered_at > as_of))
+    )
+    open_total = session.execute(base).scalar_one()
+    overdue = session.execute(base.where(Request.deadline < as_of)).scalar_one()
+    return {"open": open_total, "overdue": overdue}
