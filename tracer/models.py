@@ -206,14 +206,19 @@ class Outbox(SQLModel, table=True):
 
 
 class AlertLog(SQLModel, table=True):
-    """One row per alert sent: (request, threshold, day) never alerted twice."""
+    """One row per alert sent: (request, threshold, day, service) never alerted twice.
+
+    ``day`` is "-" for the before-deadline thresholds (once per request and
+    service) and the Paris date for overdue reminders (once per working day);
+    the service is part of the key so that a transfer alerts the new service.
+    """
 
     __tablename__ = "alert_log"
-    __table_args__ = (UniqueConstraint("request_id", "threshold", "day"),)
+    __table_args__ = (UniqueConstraint("request_id", "threshold", "day", "service"),)
     id: Optional[int] = Field(default=None, primary_key=True)
     request_id: int = Field(foreign_key="request.id", index=True)
     threshold: str = Field(max_length=16)  # "before:2", "before:1", "overdue"
-    day: str = Field(max_length=10)  # Paris date the alert concerns (overdue: per day)
-    service: Optional[str] = Field(default=None, max_length=200)
+    day: str = Field(max_length=10)
+    service: str = Field(max_length=200)
     outbox_id: Optional[int] = Field(default=None, foreign_key="outbox.id")
     created_at: datetime

@@ -1,0 +1,158 @@
+"""Configuration: refused as a whole, one French line per problem naming the key."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tracer import config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "tracer.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_example_config_is_valid(monkeypatch):
+    monkeypatch.setenv("TRACER_QUALITE_PASSWORD", "x")
+    monkeypatch.setenv("TRACER_PREFECTURE_PASSWORD", "x")
+    monkeypatch.setenv("TRACER_SMTP_PASSWORD", "x")
+    cfg = config.load(str(ROOT / "config.example.toml"))
+    assert cfg.mailboxes[0].address == "pref-qualite@haute-savoie.gouv.fr"
+    assert cfg.mailboxes[0].password == "x"
+
+
+def test_every_declared_key_is_documented_in_the_example():
+    """Like Datasette's test_docs: an undocumented setting fails."""
+    text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    missing = []
+    for dotted in config.all_declared_keys():
+        key = dotted.split(".", 1)[1]
+        if not re.search(rf"^\s*#?\s*{re.escape(key)}\s*=", text, re.MULTILINE):
+            missing.append(dotted)
+    assert missing == []
+
+
+def test_port_as_text_is_refused_naming_the_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("P", "secret")
+    path = write(
+        tmp_path,
+        """
+[[mailbox]]
+name = "a"
+address = "a@example.org"
+host = "127.0.0.1"
+tls = "none"
+password_env = "P"
+
+[[mailbox]]
+name = "b"
+address = "b@example.org"
+host = "127.0.0.1"
+port = "abc"
+tls = "none"
+password_env = "P"
+""",
+    )
+    with pytest.raises(config.ConfigError) as err:
+        config.load(str(path))
+    assert err.value.problems == ['mailbox[2].port : entier attendu, reçu "abc"']
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    path = write(
+        tmp_path,
+        """
+[tracer]
+holiday_zone = "mars"
+closure_days = ["2026-13-01"]
+unknown = 1
+
+[[mailbox]]
+address = "a@example.org"
+host = "imap.example.org"
+tls = "none"
+password = "en clair"
+
+[schedule]
+digest = "lundi 8h"
+""",
+    )
+    with pytest.raises(config.ConfigError) as err:
+        config.load(str(path))
+    text = "\n".join(err.value.problems)
+    assert "tracer.holiday_zone : zone attendue" in text
+    assert "tracer.closure_days : élément 1 : date AAAA-MM-JJ attendue" in text
+    assert "tracer.unknown : clé inconnue" in text
+    assert "mailbox[1].name : clé obligatoire manquante" in text
+    assert "mailbox[1].password : mot de passe interdit" in text
+    assert 'mailbox[1].tls : "none" refusé pour un serveur distant' in text
+    assert "schedule.digest" in text
+
+
+def test_secret_from_file_and_env(tmp_path, monkeypatch):
+    (tmp_path / "pw").write_text("s3cret\n")
+    monkeypatch.setenv("SMTP_PW", "other")
+    path = write(
+        tmp_path,
+        """
+[[mailbox]]
+name = "a"
+address = "a@example.org"
+host = "imap.example.org"
+password_file = "pw"
+
+[smtp]
+host = "smtp.example.org"
+username = "u"
+password_env = "SMTP_PW"
+""",
+    )
+    cfg = config.load(str(path))
+    assert cfg.mailboxes[0].password == "s3cret"
+    assert cfg.mailboxes[0].port == 993 and cfg.mailboxes[0].tls == "ssl"
+    assert cfg.smtp.password == "other" and cfg.smtp.port == 587
+    assert "s3cret" not in repr(cfg.mailboxes[0].password)
+
+
+def test_missing_env_secret_is_named(tmp_path, monkeypatch):
+    monkeypatch.delenv("NOPE", raising=False)
+    path = write(tmp_path, '[[mailbox]]\nname="a"\naddress="a@x.fr"\nhost="imap.x.fr"\npassword_env="NOPE"\n')
+    with pytest.raises(config.ConfigError) as err:
+        config.load(str(path))
+    assert err.value.problems == ["mailbox[1].password_env : variable d'environnement NOPE non définie"]
+
+
+def test_bad_config_exits_2_with_french_line_and_no_traceback(tmp_path):
+    path = write(tmp_path, '[[mailbox]]\nname="a"\naddress="a@x.fr"\nhost="127.0.0.1"\nport="abc"\ntls="none"\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "tracer", "--config", str(path), "cases"], capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert 'mailbox[1].port : entier attendu, reçu "abc"' in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_invalid_toml_is_refused_in_french(tmp_path):
+    path = write(tmp_path, "[tracer\n")
+    result = subprocess.run([sys.executable, "-m", "tracer", "--config", str(path), "cases"], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "syntaxe TOML invalide" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_no_file_gives_embedded_defaults(tmp_path, monkeypatch):
+    monkeypatch.delenv("TRACER_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    cfg = config.load(None)
+    assert cfg.tracer.holiday_zone == "metropole"
+    assert cfg.database_url.startswith("sqlite:///")
+    assert (cfg.rules_dir / "README.md").exists()

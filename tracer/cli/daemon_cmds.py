@@ -1,0 +1,80 @@
+"""``run``, ``alerts``, ``status``."""
+
+from __future__ import annotations
+
+import sys
+
+from rich.table import Table
+
+from tracer import alerts, logs, status as status_mod
+from tracer.cli.tables import short_time
+from tracer.runtime import Runtime
+
+
+def register(sub) -> None:
+    p = sub.add_parser("run", help="le démon : relève, alertes et bilans selon le calendrier configuré")
+    p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser("alerts", help="envoie les alertes d'échéance dues (une fois chacune)")
+    p.add_argument("--as-of", metavar="T")
+    p.add_argument("--dry-run", action="store_true", help="affiche sans envoyer ni enregistrer")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_alerts)
+
+    p = sub.add_parser("status", help="état des boîtes, demandes en cours et file d'envoi")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_status)
+
+
+def cmd_run(args, ctx) -> int:
+    from tracer.daemon import Daemon
+    from tracer.rules_errors import RulesError
+
+    logs.setup(args.log_format)
+    cfg = ctx.config
+    try:
+        Runtime(cfg).check()
+    except RulesError as exc:
+        for line in exc.problems:
+            sys.stderr.write(f"règles : {line}\n")
+        return 2
+    return Daemon(cfg, ctx.engine).run()
+
+
+def cmd_alerts(args, ctx) -> int:
+    logs.setup(args.log_format)
+    rt = Runtime(ctx.config)
+    as_of = ctx.as_of(args.as_of)
+    mails = alerts.run(ctx.engine, rt, as_of, ctx.now(), dry_run=args.dry_run)
+    if args.json:
+        ctx.print_json(mails)
+        return 0
+    if not mails:
+        ctx.console.print("Aucune alerte à envoyer.")
+        return 0
+    verb = "serait envoyée" if args.dry_run else "envoyée"
+    for mail in mails:
+        ctx.console.print(f"Alerte {verb} à {mail['to']} : {len(mail['alerts'])} demande(s)")
+        for a in mail["alerts"]:
+            ctx.console.print(f"  {a['reference']}  {a['threshold']}  échéance {short_time(a['deadline'])}  {a['subject'] or ''}")
+    return 0
+
+
+def cmd_status(args, ctx) -> int:
+    rt = Runtime(ctx.config)
+    with ctx.session() as session:
+        data = status_mod.status(session, rt, ctx.now())
+    if args.json:
+        ctx.print_json(data)
+        return 0
+    table = Table(title="Boîtes relevées", title_justify="left")
+    for column in ("Boîte", "Dernière relève réussie", "Dernière erreur", "État"):
+        table.add_column(column, overflow="fold")
+    for box in data["mailboxes"]:
+        error = f"{short_time(box['last_error_at'])} {box['last_error']}" if box["last_error"] else "—"
+        table.add_row(box["name"], short_time(box["last_success_at"]), error, "ok" if box["ok"] else "en échec")
+    ctx.console.print(table)
+    r = data["requests"]
+    ctx.console.print(f"Demandes en cours : {r['open']} dont {r['overdue']} en retard · file d'envoi : {data['outbox']['size']}"
+                      f" · quarantaine : {data['quarantined']}")
+    return 0

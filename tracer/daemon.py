@@ -1,0 +1,199 @@
+"""``tracer run``: the daemon.
+
+APScheduler 3 jobs: one poll job per mailbox (``max_instances=1`` and a
+per-mailbox lock: never two polls of one mailbox at once; ``coalesce``: a
+late run is merged, not queued), alerts, the weekly digest (cron in the
+configured zone, so daylight saving is handled), outbox retries and the
+nightly retention purge. Where the server offers it, one IMAP IDLE thread per
+inbox triggers a poll within seconds of a new message; the timed poll stays
+as the safety net and polls the Sent folders.
+
+A failing mailbox is logged in French and retried with backoff; it never
+stops the others nor the daemon. SIGTERM / SIGINT: the current step
+finishes, then the process exits 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from datetime import datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from tracer import clock, config as config_mod, ingest
+from tracer.runtime import Runtime
+
+log = logging.getLogger("tracer.daemon")
+
+IDLE_SLICE_SECONDS = 3  # an IDLE wait is cut in slices so SIGTERM is honoured quickly
+DAYS = {"mon": "mon", "tue": "tue", "wed": "wed", "thu": "thu", "fri": "fri", "sat": "sat", "sun": "sun"}
+
+
+class MailboxHealth:
+    """Consecutive failures of one mailbox and when to try again."""
+
+    def __init__(self, poll_seconds: int):
+        self.poll_seconds = poll_seconds
+        self.failures = 0
+        self.retry_at = 0.0
+
+    def ok(self) -> None:
+        self.failures = 0
+        self.retry_at = 0.0
+
+    def failed(self) -> float:
+        self.failures += 1
+        cap = min(10 * self.poll_seconds, 900)
+        delay = min(self.poll_seconds * 2 ** (self.failures - 1), cap)
+        self.retry_at = time.monotonic() + delay
+        return delay
+
+    def due(self) -> bool:
+        return time.monotonic() >= self.retry_at
+
+
+class Daemon:
+    def __init__(self, cfg: config_mod.Config, engine):
+        self.cfg = cfg
+        self.engine = engine
+        self.rt = Runtime(cfg)
+        self.stop_event = threading.Event()
+        self.locks = {box.name: threading.Lock() for box in cfg.mailboxes}
+        self.health = {box.name: MailboxHealth(cfg.schedule.poll_seconds) for box in cfg.mailboxes}
+        self.threads: list[threading.Thread] = []
+        self.scheduler = BackgroundScheduler(
+            timezone=cfg.tz,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": max(30, cfg.schedule.poll_seconds)},
+        )
+
+    # -- jobs ---------------------------------------------------------------
+
+    def poll(self, name: str, force: bool = False) -> None:
+        if self.stop_event.is_set():
+            return
+        health = self.health[name]
+        if not force and not health.due():
+            return
+        lock = self.locks[name]
+        if not lock.acquire(blocking=False):
+            return  # a poll of this mailbox is running: this one is merged into it
+        try:
+            box = self.cfg.mailbox(name)
+            reports = ingest.poll_mailbox(self.engine, self.rt, box, clock.now)
+            errors = [r for r in reports if r.error]
+            recorded = sum(r.summary.recorded for r in reports)
+            if errors:
+                delay = health.failed()
+                log.error(
+                    "boîte %s : échec de la relève (%s) ; nouvel essai dans %d s",
+                    name, errors[0].error, delay, extra={"mailbox": name, "event": "poll_failed"},
+                )
+            else:
+                if health.failures:
+                    log.info("boîte %s : relève rétablie", name, extra={"mailbox": name, "event": "poll_recovered"})
+                health.ok()
+                if recorded:
+                    log.info("boîte %s : %d message(s) enregistré(s)", name, recorded,
+                             extra={"mailbox": name, "event": "poll", "recorded": recorded})
+        except Exception as exc:  # never let one mailbox stop the daemon
+            delay = health.failed()
+            log.exception("boîte %s : erreur inattendue (%s) ; nouvel essai dans %d s", name, exc.__class__.__name__, delay)
+        finally:
+            lock.release()
+
+    def alerts(self) -> None:
+        from tracer import alerts
+
+        self._step("alertes", lambda: alerts.run(self.engine, self.rt, clock.now(), clock.now()))
+
+    def digest(self) -> None:
+        from tracer import digest
+
+        self._step("bilan hebdomadaire", lambda: digest.send(self.engine, self.rt, clock.now(), clock.now()))
+
+    def outbox(self) -> None:
+        from tracer import outbox
+
+        self._step("file d'envoi", lambda: outbox.retry_due(self.engine, self.cfg, clock.now()))
+
+    def purge(self) -> None:
+        from tracer import retention
+
+        self._step("purge", lambda: retention.purge(self.engine, self.rt, clock.now(), by="tracer"))
+
+    def _step(self, label: str, func) -> None:
+        if self.stop_event.is_set():
+            return
+        try:
+            func()
+        except Exception as exc:
+            log.exception("%s : erreur (%s)", label, exc.__class__.__name__)
+
+    # -- IMAP IDLE ----------------------------------------------------------
+
+    def idle_loop(self, box) -> None:
+        from tracer.mailbox import ImapMailbox, MailboxError
+
+        while not self.stop_event.is_set():
+            try:
+                with ImapMailbox(box) as imap:
+                    imap.select(box.inbox)
+                    if not imap.has_idle():
+                        log.info("boîte %s : IDLE non proposé, relève périodique seule", box.name)
+                        return
+                    started = time.monotonic()
+                    while not self.stop_event.is_set() and time.monotonic() - started < 25 * 60:
+                        if imap.idle_wait(IDLE_SLICE_SECONDS):
+                            self.poll(box.name, force=True)
+            except MailboxError:
+                # the timed poll reports the error and backs off; IDLE waits for it to recover
+                self.stop_event.wait(max(5, self.cfg.schedule.poll_seconds))
+            except Exception as exc:
+                log.warning("boîte %s : IDLE interrompu (%s)", box.name, exc.__class__.__name__)
+                self.stop_event.wait(max(5, self.cfg.schedule.poll_seconds))
+
+    # -- lifecycle ----------------------------------------------------------
+
+    def schedule(self) -> None:
+        s = self.cfg.schedule
+        now = datetime.now(self.cfg.tz)
+        for box in self.cfg.mailboxes:
+            self.scheduler.add_job(
+                self.poll, IntervalTrigger(seconds=s.poll_seconds), args=[box.name], id=f"poll:{box.name}",
+                name=f"relève {box.name}", next_run_time=now,
+            )
+        self.scheduler.add_job(self.alerts, IntervalTrigger(seconds=s.alerts_seconds), id="alerts", name="alertes",
+                               next_run_time=now + timedelta(seconds=min(5, s.alerts_seconds)))
+        day, hour, minute = config_mod.parse_weekly(s.digest)
+        self.scheduler.add_job(self.digest, CronTrigger(day_of_week=DAYS[day], hour=hour, minute=minute, timezone=self.cfg.tz),
+                               id="digest", name="bilan hebdomadaire")
+        self.scheduler.add_job(self.outbox, IntervalTrigger(seconds=s.outbox_seconds), id="outbox", name="file d'envoi")
+        hour, minute = config_mod.parse_hhmm(s.purge)
+        self.scheduler.add_job(self.purge, CronTrigger(hour=hour, minute=minute, timezone=self.cfg.tz), id="purge", name="purge")
+
+    def run(self) -> int:
+        self.rt.check()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.stop_event.set())
+        self.schedule()
+        self.scheduler.start()
+        log.info("démon démarré : %d boîte(s), relève toutes les %d s", len(self.cfg.mailboxes), self.cfg.schedule.poll_seconds,
+                 extra={"event": "started"})
+        for box in self.cfg.mailboxes:
+            if box.idle:
+                thread = threading.Thread(target=self.idle_loop, args=(box,), name=f"idle:{box.name}", daemon=True)
+                thread.start()
+                self.threads.append(thread)
+        while not self.stop_event.wait(1):
+            pass
+        log.info("arrêt demandé : fin de l'étape en cours", extra={"event": "stopping"})
+        self.scheduler.shutdown(wait=True)
+        for thread in self.threads:
+            thread.join(timeout=IDLE_SLICE_SECONDS + 2)
+        log.info("démon arrêté", extra={"event": "stopped"})
+        return 0
