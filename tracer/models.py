@@ -150,6 +150,14 @@ class Request(SQLModel, table=True):
     parent_id: Optional[int] = Field(default=None, foreign_key="request.id")
     purged_at: Optional[datetime] = None
     created_at: datetime
+    # Denormalised for the indicators (SQLite has no time zones): Paris buckets
+    # of the reception, and the delays once answered. See stats.derived_fields.
+    received_day: Optional[str] = Field(default=None, max_length=10, index=True)
+    received_week: Optional[str] = Field(default=None, max_length=8)
+    received_month: Optional[str] = Field(default=None, max_length=7)
+    received_quarter: Optional[str] = Field(default=None, max_length=7)
+    delay_seconds: Optional[float] = None
+    delay_working_seconds: Optional[float] = None
 
 
 class Event(SQLModel, table=True):

@@ -25,7 +25,9 @@ COMMAND_MODULES = [
     "tracer.cli.replies_cmds",    # replies, link
     "tracer.cli.reply_cmds",      # templates, reply, outbox
     "tracer.cli.stats_cmds",      # stats, sample, control
-    "tracer.cli.daemon_cmds",     # run, alerts, digest, status, purge
+    "tracer.cli.daemon_cmds",     # run, alerts, status
+    "tracer.cli.digest_cmds",     # digest
+    "tracer.cli.privacy_cmds",    # purge, person
 ]
 
 

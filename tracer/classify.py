@@ -1,0 +1,398 @@
+"""The classification engine: declarative rules from ``rules/*.toml``.
+
+One small engine, rules as data (see ``rules/README.md``). Every rule is
+compiled and checked at load; a bad rule refuses the whole set with French
+lines naming file, rule and key. Classifying records every rule evaluated,
+hit or miss and why, so each decision explains itself afterwards.
+
+Category rules are tried by decreasing priority; the first that matches
+decides. None matching means ``information``: when unsure, a perimeter
+category (losing a citizen's request is worse than counting an auto-reply).
+Topic rules then give complaints and suggestions their topic.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from tracer.rules_errors import RulesError
+
+CATEGORIES = ("information", "reclamation", "suggestion", "hors_perimetre", "automatique")
+TOPIC_LABELS = {
+    "titres_sejour": "Titres de séjour",
+    "permis_conduire": "Permis de conduire",
+    "certificat_immatriculation": "Certificat d'immatriculation",
+    "cni_passeport": "CNI / passeport",
+    "rendez_vous": "Rendez-vous en ligne",
+    "accueil_physique": "Accueil physique",
+    "accueil_telephonique": "Accueil téléphonique",
+    "site_internet": "Site internet",
+    "delais_traitement": "Délais de traitement",
+    "autre": "Autre",
+}
+TOPIC_CATEGORIES = ("reclamation", "suggestion")
+DEFAULT_CATEGORY = "information"
+DEFAULT_TOPIC = "autre"
+SKIPPED_FILES = {"deadlines.toml"}
+
+RULE_KEYS = {"id", "description", "priority", "category", "topic", "when"}
+LEAF_KEYS = {
+    "header", "sender_regex", "mailbox",
+    "subject_keywords", "subject_regex", "body_keywords", "body_regex", "text_keywords", "text_regex",
+    "content_type", "report_type", "has_attachment", "body_max_chars",
+}
+COMBINATORS = {"all", "any", "not"}
+
+QUOTE_MARKERS = re.compile(
+    r"^(le .{3,160} a ecrit\s*:?|on .{3,160} wrote\s*:?"
+    r"|-{2,}\s*(original message|message d'origine|message original|message transfere|forwarded message)"
+    r"|de\s*:.*@.*|from\s*:.*@.*|envoye\s*:.*|sent\s*:.*)\s*$"
+)
+
+
+def normalise(text: str | None) -> str:
+    """Case- and accent-insensitive form: NFKD, combining marks removed, casefolded."""
+    if not text:
+        return ""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return stripped.casefold().replace("\u2019", "'")
+
+
+def strip_quoted(body: str) -> str:
+    """The citizen's own words: quoted replies and forwarded history removed."""
+    kept = []
+    for line in body.splitlines():
+        probe = normalise(line.strip())
+        if probe.startswith(">"):
+            continue
+        if kept and QUOTE_MARKERS.match(probe):
+            break
+        kept.append(line)
+    return "\n".join(kept)
+
+
+# --------------------------------------------------------------------------
+# What a rule looks at, computed once per message.
+
+
+@dataclass
+class Facts:
+    subject: str
+    body: str
+    text: str
+    raw_body_len: int
+    sender: str
+    headers: dict[str, list[str]]
+    mailbox: set[str]
+    content_type: str
+    report_type: str
+    has_attachment: bool
+
+    @classmethod
+    def of(cls, msg, mailbox_name: str | None, mailbox_address: str | None) -> "Facts":
+        headers: dict[str, list[str]] = {}
+        for name, value in getattr(msg, "headers", []) or []:
+            headers.setdefault(name.lower(), []).append(value or "")
+        for name, value in (getattr(msg, "auto_headers", {}) or {}).items():
+            headers.setdefault(name.lower(), [value or ""])
+        own = strip_quoted(msg.body_text or "")
+        subject = normalise(msg.subject)
+        body = normalise(own)
+        return cls(
+            subject=subject,
+            body=body,
+            text=f"{subject}\n{body}",
+            raw_body_len=len(own.strip()),
+            sender=normalise(msg.from_addr),
+            headers=headers,
+            mailbox={normalise(v) for v in (mailbox_name, mailbox_address) if v},
+            content_type=(msg.content_type or "").lower(),
+            report_type=(msg.report_type or "").lower(),
+            has_attachment=bool(msg.attachments),
+        )
+
+
+# --------------------------------------------------------------------------
+# Conditions: compiled closures returning the reason of a hit, or None.
+
+Check = Callable[[Facts], "str | None"]
+
+
+def _keywords(words: Any, where: str, problems: list[str], label: str) -> re.Pattern:
+    if isinstance(words, str):
+        words = [words]
+    if not isinstance(words, list) or not words or not all(isinstance(w, str) and w.strip() for w in words):
+        problems.append(f"{label}.{where} : liste de mots-clés non vide attendue")
+        return re.compile(r"(?!x)x")
+    parts = []
+    for word in words:
+        word = normalise(word.strip())
+        piece = re.escape(word).replace(r"\*", r"\w*").replace(r"\ ", r"[\s\-']+").replace(r"\-", r"[\s\-]?")
+        parts.append(piece)
+    return re.compile(r"(?<![\w])(?:" + "|".join(parts) + r")(?![\w])")
+
+
+def _regex(pattern: Any, where: str, problems: list[str], label: str) -> re.Pattern:
+    if not isinstance(pattern, str):
+        problems.append(f"{label}.{where} : expression régulière (texte) attendue")
+        return re.compile(r"(?!x)x")
+    try:
+        return re.compile(normalise(pattern), re.MULTILINE)
+    except re.error as exc:
+        problems.append(f"{label}.{where} : expression régulière invalide ({exc})")
+        return re.compile(r"(?!x)x")
+
+
+def _search(pattern: re.Pattern, text: str, field_name: str) -> str | None:
+    found = pattern.search(text)
+    if found:
+        return f"{field_name} contient « {found.group(0).strip()[:60]} »"
+    return None
+
+
+def _compile_header(spec: Any, problems: list[str], label: str) -> Check:
+    if isinstance(spec, str):
+        spec = {"name": spec}
+    if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+        problems.append(f"{label}.header : nom d'en-tête attendu (header = \"Nom\" ou {{ name = …, regex = … }})")
+        return lambda f: None
+    unknown = set(spec) - {"name", "regex", "equals", "exists"}
+    for key in sorted(unknown):
+        problems.append(f"{label}.header.{key} : clé inconnue")
+    name = spec["name"].lower()
+    pattern = _regex(spec["regex"], "header.regex", problems, label) if "regex" in spec else None
+    equals = normalise(spec["equals"]).strip() if isinstance(spec.get("equals"), str) else None
+
+    def check(f: Facts) -> str | None:
+        values = f.headers.get(name)
+        if not values:
+            return None
+        for value in values:
+            probe = normalise(value).strip()
+            if pattern is not None and not pattern.search(probe):
+                continue
+            if equals is not None and probe != equals:
+                continue
+            return f"en-tête {spec['name']}: {value[:60]}"
+        return None
+
+    return check
+
+
+def compile_condition(node: Any, problems: list[str], label: str) -> Check:
+    if not isinstance(node, dict) or not node:
+        problems.append(f"{label} : table de conditions attendue")
+        return lambda f: None
+    checks: list[Check] = []
+    for key, value in node.items():
+        where = f"{label}.{key}"
+        if key in ("all", "any"):
+            items = value if isinstance(value, list) else None
+            if not items:
+                problems.append(f"{where} : liste de conditions attendue")
+                continue
+            subs = [compile_condition(v, problems, f"{where}[{i}]") for i, v in enumerate(items, start=1)]
+            checks.append(_all(subs) if key == "all" else _any(subs))
+        elif key == "not":
+            checks.append(_not(compile_condition(value, problems, where)))
+        elif key == "header":
+            checks.append(_compile_header(value, problems, label))
+        elif key in ("subject_keywords", "body_keywords", "text_keywords"):
+            pattern, field_name = _keywords(value, key, problems, label), key.split("_")[0]
+            checks.append(lambda f, p=pattern, n=field_name: _search(p, getattr(f, n), n))
+        elif key in ("subject_regex", "body_regex", "text_regex"):
+            pattern, field_name = _regex(value, key, problems, label), key.split("_")[0]
+            checks.append(lambda f, p=pattern, n=field_name: _search(p, getattr(f, n), n))
+        elif key == "sender_regex":
+            pattern = _regex(value, key, problems, label)
+            checks.append(lambda f, p=pattern: _search(p, f.sender, "expéditeur"))
+        elif key == "mailbox":
+            names = {normalise(v) for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)}
+            if not names:
+                problems.append(f"{where} : nom ou adresse de boîte attendu")
+            checks.append(lambda f, n=names: f"boîte {sorted(f.mailbox & n)[0]}" if f.mailbox & n else None)
+        elif key in ("content_type", "report_type"):
+            wanted = {v.lower() for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)}
+            if not wanted:
+                problems.append(f"{where} : type attendu")
+            checks.append(lambda f, w=wanted, k=key: f"{k} = {getattr(f, k)}" if getattr(f, k) in w else None)
+        elif key == "has_attachment":
+            if not isinstance(value, bool):
+                problems.append(f"{where} : booléen attendu")
+            checks.append(lambda f, v=value: "pièce jointe" if f.has_attachment == v else None)
+        elif key == "body_max_chars":
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                problems.append(f"{where} : entier positif attendu")
+                value = 0
+            checks.append(lambda f, v=value: f"corps court ({f.raw_body_len} caractères)" if f.raw_body_len <= v else None)
+        else:
+            problems.append(f"{where} : clé inconnue")
+    return _all(checks)
+
+
+def _all(checks: list[Check]) -> Check:
+    def check(f: Facts) -> str | None:
+        reasons = []
+        for c in checks:
+            reason = c(f)
+            if reason is None:
+                return None
+            reasons.append(reason)
+        return " et ".join(reasons) if reasons else None
+
+    return check
+
+
+def _any(checks: list[Check]) -> Check:
+    def check(f: Facts) -> str | None:
+        for c in checks:
+            reason = c(f)
+            if reason is not None:
+                return reason
+        return None
+
+    return check
+
+
+def _not(inner: Check) -> Check:
+    return lambda f: "condition contraire absente" if inner(f) is None else None
+
+
+# --------------------------------------------------------------------------
+# Rules and rule sets.
+
+
+@dataclass
+class Rule:
+    id: str
+    description: str
+    priority: int
+    category: str | None
+    topic: str | None
+    check: Check
+    source: str
+
+
+@dataclass
+class TraceLine:
+    rule: str
+    hit: bool
+    why: str | None
+
+
+@dataclass
+class Decision:
+    category: str
+    topic: str | None
+    rule_ids: list[str]
+    trace: list[TraceLine] = field(default_factory=list)
+
+
+class RuleSet:
+    def __init__(self, rules: list[Rule]):
+        self.category_rules = sorted((r for r in rules if r.category), key=lambda r: -r.priority)
+        self.topic_rules = sorted((r for r in rules if r.topic), key=lambda r: -r.priority)
+
+    def __len__(self) -> int:
+        return len(self.category_rules) + len(self.topic_rules)
+
+    def classify(self, msg, mailbox_name: str | None = None, mailbox_address: str | None = None) -> Decision:
+        facts = Facts.of(msg, mailbox_name, mailbox_address)
+        trace: list[TraceLine] = []
+        category, rule_ids = None, []
+        for rule in self.category_rules:
+            why = rule.check(facts)
+            trace.append(TraceLine(rule.id, why is not None, why))
+            if why is not None:
+                category, rule_ids = rule.category, [rule.id]
+                break
+        if category is None:
+            category = DEFAULT_CATEGORY
+            trace.append(TraceLine("defaut", True, "aucune règle ne s'applique : demande d'information"))
+        topic = None
+        if category in TOPIC_CATEGORIES:
+            for rule in self.topic_rules:
+                why = rule.check(facts)
+                trace.append(TraceLine(rule.id, why is not None, why))
+                if why is not None:
+                    topic = rule.topic
+                    rule_ids.append(rule.id)
+                    break
+            topic = topic or DEFAULT_TOPIC
+        return Decision(category, topic, rule_ids, trace)
+
+    def explain(self, decision: Decision) -> str:
+        lines = [f"Catégorie : {decision.category}" + (f" (thème : {TOPIC_LABELS.get(decision.topic, decision.topic)})" if decision.topic else "")]
+        lines.append("Règles décisives : " + (", ".join(decision.rule_ids) or "aucune (catégorie par défaut)"))
+        lines.append("Règles évaluées :")
+        for line in decision.trace:
+            mark = "✔" if line.hit else "·"
+            lines.append(f"  {mark} {line.rule}" + (f" — {line.why}" if line.why else " — ne s'applique pas"))
+        return "\n".join(lines)
+
+
+def load_rules(rules_dir: Path) -> RuleSet:
+    rules_dir = Path(rules_dir)
+    problems: list[str] = []
+    rules: list[Rule] = []
+    seen: dict[str, str] = {}
+    if not rules_dir.is_dir():
+        raise RulesError([f"{rules_dir} : dossier de règles introuvable"])
+    for path in sorted(rules_dir.glob("*.toml")):
+        if path.name in SKIPPED_FILES:
+            continue
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            problems.append(f"{path.name} : syntaxe TOML invalide ({exc})")
+            continue
+        unknown = set(data) - {"rule"}
+        for key in sorted(unknown):
+            problems.append(f"{path.name}, {key} : section inconnue (seules les [[rule]] sont permises)")
+        for index, raw in enumerate(data.get("rule", []), start=1):
+            rule = _compile_rule(raw, path.name, index, problems)
+            if rule is None:
+                continue
+            if rule.id in seen:
+                problems.append(f"{path.name}, règle \"{rule.id}\", id : identifiant déjà utilisé dans {seen[rule.id]}")
+            seen[rule.id] = path.name
+            rules.append(rule)
+    if problems:
+        raise RulesError(problems)
+    return RuleSet(rules)
+
+
+def _compile_rule(raw: Any, filename: str, index: int, problems: list[str]) -> Rule | None:
+    if not isinstance(raw, dict):
+        problems.append(f"{filename}, rule[{index}] : table attendue")
+        return None
+    rid = raw.get("id")
+    if not isinstance(rid, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_\-]*", rid or ""):
+        problems.append(f"{filename}, rule[{index}], id : identifiant attendu (minuscules, chiffres, - ou _)")
+        rid = f"rule[{index}]"
+    label = f"{filename}, règle \"{rid}\""
+    for key in sorted(set(raw) - RULE_KEYS):
+        problems.append(f"{label}, {key} : clé inconnue")
+    category, topic = raw.get("category"), raw.get("topic")
+    if (category is None) == (topic is None):
+        problems.append(f"{label} : indiquez soit category, soit topic")
+    if category is not None and category not in CATEGORIES:
+        problems.append(f"{label}, category : catégorie inconnue « {category} » (attendu : {', '.join(CATEGORIES)})")
+    if topic is not None and topic not in TOPIC_LABELS:
+        problems.append(f"{label}, topic : thème inconnu « {topic} » (attendu : {', '.join(TOPIC_LABELS)})")
+    priority = raw.get("priority", 0)
+    if not isinstance(priority, int) or isinstance(priority, bool):
+        problems.append(f"{label}, priority : entier attendu")
+        priority = 0
+    when = raw.get("when")
+    if when is None:
+        problems.append(f"{label}, when : conditions manquantes")
+        return None
+    check = compile_condition(when, problems, f"{label}, when")
+    return Rule(rid, str(raw.get("description", "")), priority, category, topic, check, filename)

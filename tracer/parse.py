@@ -1,0 +1,322 @@
+"""Bytes in, :class:`ParsedMessage` out: pure, no IMAP, no database.
+
+mail-parser decodes bodies, attachments and encoded words; the standard
+library's ``email`` package reads addresses, ids and dates where mail-parser
+is too lenient or too strict. Whatever a message holds, :func:`parse` either
+returns a value or raises :class:`ParseError` with a French reason (the
+message then goes to quarantine); no other exception escapes it.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+import html
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.header import decode_header, make_header
+from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+from html.parser import HTMLParser
+
+log = logging.getLogger("tracer.parse")
+logging.getLogger("mailparser").setLevel(logging.ERROR)
+
+AUTO_HEADERS = (
+    "auto-submitted",
+    "x-autoreply",
+    "x-autorespond",
+    "x-auto-response-suppress",
+    "precedence",
+    "list-id",
+    "list-unsubscribe",
+    "list-post",
+    "x-failed-recipients",
+    "return-path",
+    "content-type",
+    "feedback-id",
+    "x-ms-exchange-generated-message-source",
+    "x-mailer",
+    "disposition-notification-to",
+    "x-loop",
+)
+KNOWN_HEADERS = ("from", "to", "subject", "date", "message-id", "cc", "received", "return-path", "mime-version", "sender")
+MSGID = re.compile(r"<[^<>\s]+>")
+MAX_BODY = 1_000_000  # characters of text kept per message
+
+
+class ParseError(Exception):
+    """A message with no usable content; ``str()`` is the French reason."""
+
+
+@dataclass
+class ParsedMessage:
+    sha256: str
+    message_id: str | None = None
+    subject: str | None = None
+    from_addr: str | None = None
+    from_name: str | None = None
+    to_addrs: list[str] = field(default_factory=list)
+    cc_addrs: list[str] = field(default_factory=list)
+    reply_to: str | None = None
+    date: datetime | None = None
+    in_reply_to: str | None = None
+    references: list[str] = field(default_factory=list)
+    body_text: str = ""
+    body_html: str | None = None
+    attachments: list[dict] = field(default_factory=list)
+    auto_headers: dict[str, str] = field(default_factory=dict)
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    content_type: str = "text/plain"
+    report_type: str | None = None
+
+    def header(self, name: str) -> str | None:
+        wanted = name.lower()
+        for key, value in self.headers:
+            if key.lower() == wanted:
+                return value
+        return None
+
+
+def parse(raw: bytes) -> ParsedMessage:
+    if not raw or not raw.strip(b" \t\r\n\x00"):
+        raise ParseError("message vide")
+    try:
+        return _parse(raw)
+    except ParseError:
+        raise
+    except Exception as exc:  # a library bug on hostile input: quarantine, never crash
+        raise ParseError(f"message illisible ({exc.__class__.__name__})") from None
+
+
+def _parse(raw: bytes) -> ParsedMessage:
+    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    headers = [(name, _decode(value)) for name, value in msg.items()]
+    names = {name.lower() for name, _ in headers}
+    if not names & set(KNOWN_HEADERS):
+        raise ParseError("aucun en-tête reconnu (ni From, ni Date, ni Message-ID, ni Subject)")
+    parsed = ParsedMessage(sha256=hashlib.sha256(raw).hexdigest(), headers=headers)
+    parsed.message_id = _first_id(msg.get("Message-ID"))
+    parsed.subject = _clean(_decode(msg.get("Subject"))) if msg.get("Subject") is not None else None
+    name, addr = _address(msg.get("From")) or _address(msg.get("Sender")) or (None, None)
+    parsed.from_name, parsed.from_addr = name, addr
+    parsed.to_addrs = _addresses(msg.get_all("To", []))
+    parsed.cc_addrs = _addresses(msg.get_all("Cc", []))
+    reply = _address(msg.get("Reply-To"))
+    parsed.reply_to = reply[1] if reply else None
+    parsed.date = _date(msg.get("Date"))
+    parsed.in_reply_to = _first_id(msg.get("In-Reply-To"))
+    parsed.references = _ids(msg.get("References"))
+    parsed.content_type = (msg.get_content_type() or "text/plain").lower()
+    report = msg.get_param("report-type") if parsed.content_type == "multipart/report" else None
+    parsed.report_type = str(report).lower() if report else None
+    for key in AUTO_HEADERS:
+        value = msg.get(key)
+        if value is not None:
+            parsed.auto_headers[key] = _clean(_decode(value))[:500]
+    _bodies(raw, msg, parsed)
+    return parsed
+
+
+# --------------------------------------------------------------------------
+# Headers.
+
+
+def _decode(value) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        value = str(value)
+    try:
+        return str(make_header(decode_header(value)))
+    except Exception:
+        parts = []
+        for chunk, charset in _safe_decode_header(value):
+            if isinstance(chunk, bytes):
+                parts.append(_text(chunk, charset))
+            else:
+                parts.append(chunk)
+        return "".join(parts)
+
+
+def _safe_decode_header(value: str):
+    try:
+        return decode_header(value)
+    except Exception:
+        return [(value, None)]
+
+
+def _text(data: bytes, charset: str | None) -> str:
+    for candidate in (charset, "utf-8", "cp1252"):
+        if not candidate:
+            continue
+        try:
+            return data.decode(candidate)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return data.decode("latin-1")
+
+
+def _clean(text: str) -> str:
+    text = text.replace("\x00", "")
+    return re.sub(r"\s*[\r\n]+\s*", " ", text).strip()
+
+
+def _address(value) -> tuple[str | None, str] | None:
+    if value is None:
+        return None
+    name, addr = parseaddr(_decode(value))
+    addr = addr.strip().lower()
+    if not addr or "@" not in addr:
+        return None
+    return (_clean(name) or None, addr[:500])
+
+
+def _addresses(values) -> list[str]:
+    out = []
+    for _name, addr in getaddresses([_decode(v) for v in values]):
+        addr = addr.strip().lower()
+        if addr and "@" in addr and addr not in out:
+            out.append(addr)
+    return out
+
+
+def _first_id(value) -> str | None:
+    ids = _ids(value)
+    if ids:
+        return ids[0]
+    if value is None:
+        return None
+    text = _clean(str(value))
+    return f"<{text}>" if text and " " not in text and len(text) < 900 else None
+
+
+def _ids(value) -> list[str]:
+    if value is None:
+        return []
+    out = []
+    for found in MSGID.findall(str(value)):
+        if found not in out and len(found) < 998:
+            out.append(found)
+    return out
+
+
+def _date(value) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = parsedate_to_datetime(_clean(str(value)))
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def received_time_from_headers(raw: bytes) -> datetime | None:
+    """Date of the topmost ``Received:`` header, else of ``Date:``, else None."""
+    try:
+        msg = email.message_from_bytes(raw.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0] + b"\n\n", policy=email.policy.compat32)
+    except Exception:
+        return None
+    for received in msg.get_all("Received", []) or []:
+        text = str(received)
+        if ";" in text:
+            when = _date(text.rsplit(";", 1)[1])
+            if when is not None:
+                return when
+        break
+    return _date(msg.get("Date"))
+
+
+# --------------------------------------------------------------------------
+# Bodies and attachments.
+
+
+def _bodies(raw: bytes, msg, parsed: ParsedMessage) -> None:
+    texts, htmls = [], []
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        ctype = (part.get_content_type() or "text/plain").lower()
+        disposition = (part.get("Content-Disposition") or "").split(";")[0].strip().lower()
+        filename = part.get_filename()
+        if filename is not None:
+            filename = _clean(_decode(filename))
+        payload = _payload(part)
+        if disposition == "attachment" or (filename and not ctype.startswith("text/")) or not (
+            ctype.startswith("text/") or ctype.startswith("message/")
+        ):
+            parsed.attachments.append({"filename": filename, "size": len(payload), "content_type": ctype})
+            continue
+        if ctype.startswith("message/"):
+            continue  # delivery-status & co: the human-readable part is enough
+        text = _text(payload, part.get_content_charset())
+        if ctype == "text/html":
+            htmls.append(text)
+        elif filename and disposition == "attachment":
+            parsed.attachments.append({"filename": filename, "size": len(payload), "content_type": ctype})
+        else:
+            texts.append(text)
+    parsed.body_html = "\n".join(htmls)[:MAX_BODY] if htmls else None
+    body = "\n\n".join(t for t in texts if t.strip())
+    if not body.strip() and htmls:
+        body = html_to_text("\n".join(htmls))
+    parsed.body_text = body.replace("\x00", "").replace("\r\n", "\n")[:MAX_BODY]
+
+
+def _payload(part) -> bytes:
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:
+        data = None
+    if data is None:
+        raw = part.get_payload()
+        if isinstance(raw, str):
+            return raw.encode("utf-8", "replace")
+        return b""
+    return data
+
+
+class _TextExtractor(HTMLParser):
+    BLOCKS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "table", "hr", "pre"}
+    SKIP = {"script", "style", "head", "title"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIP:
+            self.skipping += 1
+        elif tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP and self.skipping:
+            self.skipping -= 1
+        elif tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def html_to_text(markup: str) -> str:
+    """Readable text of an HTML body: tags, scripts and styles removed."""
+    extractor = _TextExtractor()
+    try:
+        extractor.feed(markup)
+        extractor.close()
+        text = "".join(extractor.parts)
+    except Exception:
+        text = html.unescape(re.sub(r"<[^>]+>", " ", markup))
+    lines = [re.sub(r"[ \t\xa0]+", " ", line).strip() for line in text.splitlines()]
+    text = "\n".join(lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
