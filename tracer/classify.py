@@ -133,7 +133,10 @@ def _keywords(words: Any, where: str, problems: list[str], label: str) -> re.Pat
     parts = []
     for word in words:
         word = normalise(word.strip())
-        piece = re.escape(word).replace(r"\*", r"\w*").replace(r"\ ", r"[\s\-']+").replace(r"\-", r"[\s\-]?")
+        tokens = re.split(r"([ \-'*])", word)
+        piece = "".join(
+            {" ": r"[\s\-']+", "-": r"[\s\-]?", "'": r"['\s]?", "*": r"\w*"}.get(t, re.escape(t)) for t in tokens
+        )
         parts.append(piece)
     return re.compile(r"(?<![\w])(?:" + "|".join(parts) + r")(?![\w])")
 
@@ -185,7 +188,7 @@ def _compile_header(spec: Any, problems: list[str], label: str) -> Check:
     return check
 
 
-def compile_condition(node: Any, problems: list[str], label: str) -> Check:
+def compile_condition(node: Any, problems: list[str], label: str, collect: list | None = None) -> Check:
     if not isinstance(node, dict) or not node:
         problems.append(f"{label} : table de conditions attendue")
         return lambda f: None
@@ -197,7 +200,7 @@ def compile_condition(node: Any, problems: list[str], label: str) -> Check:
             if not items:
                 problems.append(f"{where} : liste de conditions attendue")
                 continue
-            subs = [compile_condition(v, problems, f"{where}[{i}]") for i, v in enumerate(items, start=1)]
+            subs = [compile_condition(v, problems, f"{where}[{i}]", collect) for i, v in enumerate(items, start=1)]
             checks.append(_all(subs) if key == "all" else _any(subs))
         elif key == "not":
             checks.append(_not(compile_condition(value, problems, where)))
@@ -205,6 +208,8 @@ def compile_condition(node: Any, problems: list[str], label: str) -> Check:
             checks.append(_compile_header(value, problems, label))
         elif key in ("subject_keywords", "body_keywords", "text_keywords"):
             pattern, field_name = _keywords(value, key, problems, label), key.split("_")[0]
+            if collect is not None:
+                collect.append((pattern, field_name))
             checks.append(lambda f, p=pattern, n=field_name: _search(p, getattr(f, n), n))
         elif key in ("subject_regex", "body_regex", "text_regex"):
             pattern, field_name = _regex(value, key, problems, label), key.split("_")[0]
@@ -277,6 +282,16 @@ class Rule:
     topic: str | None
     check: Check
     source: str
+    patterns: list = field(default_factory=list)
+
+    def score(self, facts: "Facts") -> int:
+        """How strongly a topic rule applies: keyword hits, the subject counting double."""
+        total = 0
+        for pattern, field_name in self.patterns:
+            total += len(pattern.findall(getattr(facts, field_name)))
+            if field_name == "text":
+                total += len(pattern.findall(facts.subject))
+        return total
 
 
 @dataclass
@@ -317,15 +332,22 @@ class RuleSet:
             trace.append(TraceLine("defaut", True, "aucune règle ne s'applique : demande d'information"))
         topic = None
         if category in TOPIC_CATEGORIES:
-            for rule in self.topic_rules:
-                why = rule.check(facts)
-                trace.append(TraceLine(rule.id, why is not None, why))
-                if why is not None:
-                    topic = rule.topic
-                    rule_ids.append(rule.id)
-                    break
-            topic = topic or DEFAULT_TOPIC
+            topic = self._topic(facts, trace, rule_ids)
         return Decision(category, topic, rule_ids, trace)
+
+    def _topic(self, facts: Facts, trace: list[TraceLine], rule_ids: list[str]) -> str:
+        """The topic rule that applies most strongly (keyword hits), then by priority."""
+        best, best_key = None, None
+        for rule in self.topic_rules:
+            why = rule.check(facts)
+            score = rule.score(facts) if why is not None else 0
+            trace.append(TraceLine(rule.id, why is not None, f"{why} (score {score})" if why else None))
+            if why is not None and (best_key is None or (score, rule.priority) > best_key):
+                best, best_key = rule, (score, rule.priority)
+        if best is None:
+            return DEFAULT_TOPIC
+        rule_ids.append(best.id)
+        return best.topic
 
     def explain(self, decision: Decision) -> str:
         lines = [f"Catégorie : {decision.category}" + (f" (thème : {TOPIC_LABELS.get(decision.topic, decision.topic)})" if decision.topic else "")]
@@ -394,5 +416,6 @@ def _compile_rule(raw: Any, filename: str, index: int, problems: list[str]) -> R
     if when is None:
         problems.append(f"{label}, when : conditions manquantes")
         return None
-    check = compile_condition(when, problems, f"{label}, when")
-    return Rule(rid, str(raw.get("description", "")), priority, category, topic, check, filename)
+    patterns: list = []
+    check = compile_condition(when, problems, f"{label}, when", patterns)
+    return Rule(rid, str(raw.get("description", "")), priority, category, topic, check, filename, patterns)

@@ -1,0 +1,147 @@
+"""A labelled set of French mail written for the project (fictional persons).
+
+Each entry: (category, topic or None, subject, body, options). The builder
+turns them into real RFC 5322 bytes with varied encodings (quoted-printable
+latin-1, base64 UTF-8, RFC 2047 subjects, HTML-only bodies, multipart/report).
+"""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.charset import BASE64, QP, Charset
+
+SIG = "\n\nCordialement,\n{name}\n06 12 34 56 78"
+
+CORPUS = [
+    # ---------------------------------------------------------------- information
+    ("information", None, "Renouvellement titre de séjour", "Bonjour,\n\nMon titre de séjour expire le 15 décembre. Quels documents dois-je fournir pour le renouveler et à partir de quand puis-je déposer ma demande ?" + SIG, {}),
+    ("information", None, "Question carte grise", "Bonjour, je viens d'acheter une voiture d'occasion. Comment faire la carte grise à mon nom ? Faut-il passer à la préfecture ?\nMerci", {}),
+    ("information", None, "horaires", "bonjour quels sont les horaires d'ouverture de l'accueil de la prefecture le samedi ? merci", {"charset": "latin-1"}),
+    ("information", None, "Demande de renseignements - permis de conduire", "Madame, Monsieur,\n\nJ'ai obtenu mon permis de conduire au Maroc et je réside en France depuis 8 mois. Puis-je l'échanger contre un permis français, et quelle est la procédure ?\n\nJe vous remercie par avance de votre réponse." + SIG, {"charset": "latin-1"}),
+    ("information", None, "Passeport pour mon fils", "Bonjour,\nMon fils de 12 ans doit partir en voyage scolaire en mars. Où faut-il faire la demande de passeport et quels justificatifs apporter ?\nBien à vous,\nNadia Benali", {}),
+    ("information", None, "rendez-vous", "Bonjour, comment prendre rendez-vous pour déposer un dossier de naturalisation ? Je ne trouve pas la page sur le site.\nMerci d'avance", {}),
+    ("information", None, "Demande d'information", "<html><body><p>Bonjour,</p><p>Je souhaiterais savoir si je peux faire ma demande de <b>carte d'identité</b> dans n'importe quelle mairie du département.</p><p>Merci,<br>Paul Girard</p></body></html>", {"html_only": True}),
+    ("information", None, "Attestation de prolongation d'instruction", "Bonjour,\n\nJ'ai déposé ma demande de renouvellement sur le site de l'ANEF. Est-ce que l'attestation de prolongation d'instruction me permet de voyager hors de France ?\n\nMerci beaucoup." + SIG, {"charset": "base64"}),
+    ("information", None, "Pièces pour un duplicata de permis", "Bonjour,\n\nJ'ai perdu mon permis de conduire. Que dois-je faire pour obtenir un duplicata ? Faut-il une déclaration de perte ?\n\nCordialement", {}),
+    ("information", None, "Question sur le changement d'adresse", "Bonjour,\nJe déménage à Annecy le mois prochain. Dois-je modifier l'adresse sur ma carte grise et dans quel délai ?\nMerci par avance", {}),
+    ("information", None, "Voyage et absence", "Bonjour,\n\nJe serai absent du 3 au 10 novembre. Mon récépissé expire le 12 : pouvez-vous me confirmer que je peux encore retirer mon titre de séjour après cette date ?\n\nMerci,\nIbrahim Diallo", {}),
+    ("information", None, "Demande", "Bonjour\n\nje voudrais savoir combien coûte le timbre fiscal pour un passeport adulte\n\ncdt", {}),
+    ("information", None, "Demande de rendez-vous pour échange de permis", "Bonjour,\n\nEst-il nécessaire d'avoir un rendez-vous pour déposer une demande d'échange de permis étranger, ou tout se fait-il en ligne sur le site de l'ANTS ?\n\nRespectueusement," + SIG, {}),
+    ("information", None, "Re: votre question", "Bonjour,\n\nMerci pour votre réponse. Une dernière question : la photo d'identité doit-elle dater de moins de 6 mois ?\n\nCordialement\n\nLe 2 sept. 2026 à 10:12, Préfecture <prefecture@haute-savoie.gouv.fr> a écrit :\n> Madame,\n> Voici la liste des pièces à fournir.\n", {}),
+    ("information", None, "Association - déclaration", "Bonjour,\nNous souhaitons créer une association sportive à Thonon. Quelles sont les démarches pour la déclarer ?\nMerci\nClaire Petit, présidente", {}),
+    ("information", None, "Accueil des étrangers : documents", "Bonjour, ma femme vient d'arriver en France avec un visa long séjour valant titre de séjour. Doit-elle faire une démarche particulière à la préfecture ?", {"charset": "latin-1"}),
+    ("information", None, "Certificat de non-gage", "Bonjour,\nOù peut-on obtenir un certificat de situation administrative pour vendre un véhicule ?\nMerci d'avance\nLuc", {}),
+    ("information", None, "=?utf-8?Q?Demande_d=E2=80=99information?=", "Bonjour,\nJe suis étudiant étranger. Puis-je travailler avec mon titre de séjour étudiant et combien d'heures par semaine ?\nMerci", {"raw_subject": True}),
+    ("information", None, "Objet trouvé", "Bonjour, j'ai trouvé une carte d'identité dans la rue. Dois-je la déposer à la préfecture ou au commissariat ?", {}),
+    ("information", None, "Question", "Bonjour,\nQuel est le délai moyen pour obtenir une carte grise après la demande en ligne ?\nMerci\n\n--\nEnvoyé de mon iPhone", {}),
+    # ---------------------------------------------------------------- reclamation
+    ("reclamation", "accueil_telephonique", "Impossible de vous joindre", "Bonjour,\n\nCela fait trois jours que j'appelle le standard de la préfecture : personne ne décroche. C'est inadmissible pour un service public.\n\nJe souhaite une réponse rapide." + SIG, {}),
+    ("reclamation", "rendez_vous", "Rendez-vous introuvables", "Madame, Monsieur,\n\nDepuis plusieurs semaines je tente de prendre un rendez-vous pour mon titre de séjour sur votre site : aucun créneau n'est jamais disponible. Mon titre expire dans 15 jours. Comment faire ?\n\nJe suis très inquiet." + SIG, {"charset": "latin-1"}),
+    ("reclamation", "accueil_physique", "Mauvais accueil au guichet", "Bonjour,\n\nJe me suis présenté ce matin au guichet des cartes grises. L'agent a été désagréable et m'a renvoyé sans même regarder mon dossier. Je déplore ce manque de respect.\n\nMonsieur Fabre", {}),
+    ("reclamation", "delais_traitement", "RECLAMATION", "BONJOUR\n\nJ'AI DEPOSE MA DEMANDE IL Y A 5 MOIS ET TOUJOURS RIEN !!! C'EST SCANDALEUX. JE PERDS MON TRAVAIL A CAUSE DE VOUS.\n\nM. KARIM", {}),
+    ("reclamation", "site_internet", "Le site ne fonctionne pas", "Bonjour,\nle formulaire de demande en ligne ne fonctionne pas : la page affiche une erreur à chaque validation depuis lundi. J'ai essayé avec deux navigateurs. C'est très pénible.\nMerci de corriger", {}),
+    ("reclamation", "delais_traitement", "Aucune réponse à mes courriels", "Bonjour,\n\nJe vous ai écrit le 3, le 10 et le 17 septembre au sujet de l'échange de mon permis de conduire, sans aucune réponse. Je trouve ce silence inacceptable.\n\nVeuillez agréer mes salutations." + SIG, {}),
+    ("reclamation", "accueil_physique", "Attente", "bonjour\nhier j'ai attendu 4 heures dans le hall pour qu'on me dise de revenir un autre jour. attente interminable, aucune information, c'est lamentable\nmme rossi", {}),
+    ("reclamation", "rendez_vous", "rdv annulé", "Bonjour, mon rendez-vous du 12 a été annulé la veille par SMS sans explication et il est impossible d'obtenir un nouveau créneau avant janvier. Je suis très déçue.", {}),
+    ("reclamation", "accueil_telephonique", "Plainte accueil téléphonique", "<div>Bonjour,</div><div>Je souhaite déposer une réclamation concernant l'accueil téléphonique : on m'a raccroché au nez deux fois.</div><div>Cordialement</div><div>J. Moreau</div>", {"html_only": True}),
+    ("reclamation", "certificat_immatriculation", "carte grise toujours pas recue", "Bonjour\nJ'ai fait ma demande de carte grise il y a 2 mois, toujours pas reçue, et impossible de joindre quelqu'un. Je roule avec un certificat provisoire expiré. Inadmissible.\nS. Lambert", {"outlook": True}),
+    ("reclamation", "titres_sejour", "Récépissé expiré", "Madame, Monsieur,\n\nMon récépissé a expiré depuis trois semaines et je n'ai toujours pas de nouvelles de mon titre de séjour. Mon employeur menace de suspendre mon contrat. Je vous demande de traiter ma situation en urgence ; ce retard est inacceptable.\n\nAlexandre Popescu", {"charset": "base64"}),
+    ("reclamation", "delais_traitement", "Mécontentement", "Bonjour,\n\nJe tiens à exprimer mon profond mécontentement quant aux délais de traitement des demandes de naturalisation. Trois ans d'attente, c'est trop.\n\nSalutations," + SIG, {"outlook": True}),
+    ("reclamation", "rendez_vous", "Module de rendez-vous saturé", "Bonjour,\n\nle module de prise de rendez-vous est saturé en permanence, on nous dit de revenir chaque lundi à 9h mais tout part en 2 minutes. ras le bol.", {}),
+    ("reclamation", "accueil_physique", "Comportement d'un agent", "Bonjour,\n\nJ'ai été reçue de manière méprisante par une agente au guichet 4 ce mardi. Je ne m'attendais pas à un tel comportement d'une administration.\n\nCordialement,\nÉlodie Marchand", {"charset": "latin-1"}),
+    ("reclamation", "site_internet", "bug paiement timbre fiscal", "Bonjour, le site bloque au moment du paiement du timbre et j'ai été débitée deux fois. Je n'ai aucune réponse du support. Merci de me rembourser.", {}),
+    ("reclamation", "delais_traitement", "relance échange de permis - sans réponse depuis des mois", "Bonjour,\n\nJe relance une nouvelle fois ma demande d'échange de permis déposée en mars. Depuis des mois, aucune nouvelle malgré mes relances. Merci de faire le nécessaire.\n\nT. Nguyen", {}),
+    ("reclamation", "accueil_telephonique", "Numéro surtaxé et injoignable", "Votre service est injoignable par téléphone, et la boîte vocale est pleine. Comment un usager est-il censé obtenir une information ?", {}),
+    # ---------------------------------------------------------------- suggestion
+    ("suggestion", "rendez_vous", "Suggestion pour les rendez-vous", "Bonjour,\n\nIl serait souhaitable de pouvoir être prévenu par SMS lorsqu'un créneau de rendez-vous se libère. Cela éviterait de consulter le site tous les jours.\n\nBonne journée," + SIG, {}),
+    ("suggestion", "accueil_physique", "Une idée pour la salle d'attente", "Bonjour, pourquoi ne pas afficher sur un écran le numéro du ticket appelé dans la salle d'attente ? Beaucoup de gens n'entendent pas l'appel.\nMerci de votre attention", {}),
+    ("suggestion", "site_internet", "Proposition d'amélioration du site", "Madame, Monsieur,\n\nJe me permets de vous proposer d'ajouter une page en anglais sur le site de la préfecture pour les étudiants étrangers.\n\nBien cordialement," + SIG, {"charset": "latin-1"}),
+    ("suggestion", "accueil_physique", "Remarque", "Bonjour,\nJe suggère d'ouvrir l'accueil une fois par semaine jusqu'à 19 h pour les personnes qui travaillent.\nCordialement\nM. Durand", {}),
+    ("suggestion", None, "Félicitations", "Bonjour,\n\nJe tenais à remercier l'agent de l'accueil des étrangers pour sa patience et sa gentillesse ce matin. Très bon accueil.\n\nBien à vous,\nAmina", {}),
+    ("suggestion", "site_internet", "suggestion", "<p>Bonjour,</p><p>Ce serait bien de pouvoir suivre sa demande en ligne avec un numéro, comme pour les colis.</p>", {"html_only": True}),
+    # ---------------------------------------------------------------- hors_perimetre
+    ("hors_perimetre", None, "Où en est mon dossier ?", "Bonjour,\n\nJ'ai déposé ma demande de renouvellement de titre de séjour le 4 juillet (dossier n° 7412-2026-118). Pourriez-vous m'indiquer où en est mon dossier ?\n\nMerci par avance,\nOlga Ivanova", {}),
+    ("hors_perimetre", None, "Etat d'avancement de ma demande", "Bonjour,\nJe souhaiterais connaître l'état d'avancement de ma demande de naturalisation déposée en janvier.\nCordialement\nM. Haddad", {"charset": "latin-1"}),
+    ("hors_perimetre", None, "Suivi dossier", "Bonjour, je voudrais savoir si ma demande de changement de statut est toujours en cours d'instruction. Merci", {}),
+    ("hors_perimetre", None, "Acte de naissance", "Bonjour,\nJe souhaite obtenir une copie intégrale de mon acte de naissance. Je suis né à Annecy en 1985.\nMerci", {}),
+    ("hors_perimetre", None, "Inscription listes électorales", "Bonjour, comment m'inscrire sur les listes électorales de ma commune ? Je viens d'emménager.", {}),
+    ("hors_perimetre", None, "Problème avec la CAF", "Bonjour,\n\nLa CAF a suspendu mes allocations logement depuis deux mois, pouvez-vous intervenir ?\n\nCordialement", {}),
+    ("hors_perimetre", None, "Taxe foncière", "Bonjour, j'ai reçu un avis de taxe foncière pour un bien que j'ai vendu l'an dernier, à qui dois-je m'adresser ?", {}),
+    ("hors_perimetre", None, "Carte vitale", "Bonjour, je n'ai toujours pas reçu ma carte vitale, pouvez-vous me dire quoi faire ?", {}),
+    # ---------------------------------------------------------------- automatique
+    ("automatique", None, "Réponse automatique : Votre demande de carte grise", "Bonjour,\n\nJe suis absente du bureau jusqu'au 28 août inclus. Pour toute urgence, merci de contacter le secrétariat au 04 50 00 00 00.\n\nCordialement,\nSophie Blanc", {"headers": {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}}),
+    ("automatique", None, "Absence du bureau", "Je suis actuellement absent et serai de retour le 2 septembre. Je n'aurai qu'un accès limité à mes courriels.", {}),
+    ("automatique", None, "Out of Office: Request", "I am out of the office until Monday 7 September with limited access to email. I will reply on my return.", {"headers": {"Auto-Submitted": "auto-replied", "X-Autoreply": "yes"}}),
+    ("automatique", None, "Absence", "Bonjour,\nJe suis en congés jusqu'au 24 août.\nBien cordialement", {}),
+    ("automatique", None, "Re: Votre dossier", "Bonjour, je suis actuellement en congés. Je serai de retour le lundi 31 août.", {"headers": {"Auto-Submitted": "auto-replied"}}),
+    ("automatique", None, "Automatic reply: Titre de séjour", "Thank you for your message. I'm currently out of the office and will be back on 14 September.", {"headers": {"X-MS-Exchange-Generated-Message-Source": "Mailbox Rules Agent"}}),
+    ("automatique", None, "Undelivered Mail Returned to Sender", "This is the mail system at host mx.example.org.\n\nI'm sorry to have to inform you that your message could not be delivered to one or more recipients.\n\n<jean.dupont@exemple.fr>: host mx said: 550 5.1.1 User unknown", {"sender": "MAILER-DAEMON@mx.example.org", "report": "delivery-status"}),
+    ("automatique", None, "Non remis : Votre demande", "La remise des messages aux destinataires suivants a échoué : martin.leroy@exemple.fr\nL'adresse de messagerie est introuvable.\n\nDiagnostic pour les administrateurs", {"sender": "postmaster@mail.exemple.fr"}),
+    ("automatique", None, "Échec de la remise du message", "Votre message n'a pas pu être remis au destinataire. Le destinataire est introuvable.", {"sender": "MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@exemple.fr"}),
+    ("automatique", None, "Delivery Status Notification (Failure)", "Delivery to the following recipient failed permanently:\n\n     a.b@exemple.fr\n\nTechnical details of permanent failure: the email account does not exist.", {"sender": "mailer-daemon@googlemail.com"}),
+    ("automatique", None, "La lettre d'information de la sécurité routière - septembre", "Découvrez nos actualités du mois : nouvelles règles du permis, campagne d'été...\n\nPour vous désabonner, cliquez ici.", {"sender": "newsletter@securite-routiere.example", "headers": {"List-Unsubscribe": "<mailto:unsub@securite-routiere.example>", "Precedence": "bulk"}}),
+    ("automatique", None, "Votre infolettre hebdomadaire", "Les actualités de la semaine dans votre département.\nSe désabonner | Gérer vos préférences", {"sender": "no-reply@actu.example", "headers": {"List-Id": "<infolettre.actu.example>"}}),
+    ("automatique", None, "Lu : Demande de renseignements", "Votre message\n\n  À : prefecture@haute-savoie.gouv.fr\n  Objet : Demande de renseignements\n\na été lu le 08/09/2026 10:14.", {"report": "disposition-notification"}),
+    ("automatique", None, "Read: Appointment", "Your message was read on Tuesday, September 8, 2026 10:14:00 AM.", {}),
+    ("automatique", None, "Accusé de réception de votre message", "Nous avons bien reçu votre message. Il sera traité dans les meilleurs délais. Ceci est un message automatique, merci de ne pas y répondre.", {"sender": "ne-pas-repondre@ants.example", "headers": {"Auto-Submitted": "auto-replied"}}),
+    ("automatique", None, "Promotions de la rentrée", "Profitez de -20 % sur nos assurances auto.\nSe désinscrire", {"sender": "marketing@assur.example", "headers": {"Precedence": "bulk"}}),
+    # ------------------------------------------------------------ tricky negatives
+    ("reclamation", "accueil_telephonique", "Appels sans réponse", "Bonjour,\n\nVoilà deux semaines que personne ne répond au numéro indiqué sur votre site. C'est scandaleux.\n\n-----Original Message-----\nFrom: Préfecture <prefecture@haute-savoie.gouv.fr>\nSent: Monday\nSubject: Réponse automatique", {"outlook": True}),
+    ("information", None, "RE: Réponse automatique : ma question", "Bonjour,\n\nVotre collègue semble absente. Pouvez-vous me dire quels documents fournir pour l'échange de mon permis ?\n\nMerci\n\nLe 1 sept. 2026, Sophie Blanc a écrit :\n> Je suis absente du bureau jusqu'au 28 août.", {}),
+    ("reclamation", "delais_traitement", "Absence de réponse à ma demande", "Bonjour,\n\nJ'ai écrit il y a un mois au sujet de ma carte grise et je n'ai eu aucune réponse. Ce n'est pas normal.\n\nCordialement," + SIG, {}),
+    ("information", None, "Je pars en vacances", "Bonjour, je suis en congés jusqu'au 20 août : est-ce que je pourrai retirer mon passeport à mon retour ou sera-t-il renvoyé ?", {}),
+    ("information", None, "Demande d'information - titre de séjour", "Bonjour,\nJe souhaiterais savoir si une carte de résident peut être demandée après 5 ans de séjour régulier.\nMerci", {"outlook": True}),
+    ("suggestion", "rendez_vous", "Idée", "Bonjour, ce serait pratique de pouvoir annuler un rendez-vous directement depuis le mail de confirmation, pour libérer le créneau.", {}),
+]
+
+
+def build(index: int, entry) -> bytes:
+    category, topic, subject, body, opts = entry
+    name = opts.get("name", "Camille Bernard")
+    body = body.replace("{name}", name)
+    sender = opts.get("sender", f"{name} <usager{index}@exemple-mail.fr>")
+    report = opts.get("report")
+    if report:
+        msg = MIMEMultipart("report", report_type=report)
+        msg.attach(MIMEText(body, "plain", "utf-8"))
+        detail = MIMEText("Reporting-MTA: dns; mx.example.org\n\nFinal-Recipient: rfc822; x@exemple.fr\nAction: failed\nStatus: 5.1.1\n", "plain", "utf-8")
+        del detail["Content-Type"]
+        detail["Content-Type"] = "text/plain; x-report=" + report
+        msg.attach(detail)
+    elif opts.get("html_only"):
+        msg = MIMEText(body, "html", "utf-8")
+    else:
+        charset = opts.get("charset", "utf-8")
+        if charset == "latin-1":
+            cs = Charset("iso-8859-1")
+            cs.body_encoding = QP
+            msg = MIMEText(body, "plain", cs)
+        elif charset == "base64":
+            cs = Charset("utf-8")
+            cs.body_encoding = BASE64
+            msg = MIMEText(body, "plain", cs)
+        else:
+            msg = MIMEText(body, "plain", "utf-8")
+    msg["From"] = sender
+    msg["To"] = "prefecture@haute-savoie.gouv.fr"
+    if opts.get("raw_subject"):
+        msg["Subject"] = subject
+    else:
+        from email.header import Header
+
+        msg["Subject"] = Header(subject, "utf-8")
+    msg["Message-ID"] = f"<corpus-{index}@exemple-mail.fr>"
+    msg["Date"] = "Mon, 07 Sep 2026 10:00:00 +0200"
+    if opts.get("outlook"):
+        msg["X-Auto-Response-Suppress"] = "All"
+        msg["X-Mailer"] = "Microsoft Outlook 16.0"
+    for key, value in opts.get("headers", {}).items():
+        msg[key] = value
+    return msg.as_bytes()
+
+
+def messages():
+    for index, entry in enumerate(CORPUS, start=1):
+        yield index, entry[0], entry[1], entry[2], build(index, entry)
