@@ -65,3 +65,70 @@ def engine(db_url):
     eng = db.open_engine(db_url)
     yield eng
     eng.dispose()
+
+
+# --------------------------------------------------------------------------
+# Dovecot: one private server per test session, a fresh user per test.
+
+import itertools
+from pathlib import Path
+
+from dovecot import Dovecot, available as dovecot_available
+
+_users = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def dovecot_server():
+    if not dovecot_available():
+        require("Dovecot (/usr/sbin/dovecot, paquet dovecot-imapd) absent ou pas root")
+    server = Dovecot().start()
+    yield server
+    server.destroy()
+
+
+class DovecotUsers:
+    def __init__(self, server: Dovecot):
+        self.server = server
+        self.port = server.port
+
+    def user(self, hint: str = "boite") -> tuple[str, str]:
+        name = f"{hint}{next(_users)}@haute-savoie.gouv.fr"
+        return self.server.add_user(name, "mot-de-passe")
+
+
+@pytest.fixture
+def dovecot(dovecot_server):
+    return DovecotUsers(dovecot_server)
+
+
+@pytest.fixture
+def make_config(tmp_path):
+    """Write a real tracer.toml (subprocess CLI tests use ``--config PATH``)."""
+
+    def build(mailboxes: list[dict] = (), extra: str = "", port: int | None = None, **tracer_keys) -> Path:
+        secret = tmp_path / "imap.secret"
+        secret.write_text("mot-de-passe\n")
+        lines = ["[tracer]", f'database_url = "sqlite:///{tmp_path / "tracer.db"}"', 'reference_prefix = "PREF74"']
+        for key, value in tracer_keys.items():
+            lines.append(f"{key} = {_toml(value)}")
+        for box in mailboxes:
+            values = {"host": "127.0.0.1", "tls": "none", "password_file": str(secret), "timeout": 10}
+            if port is not None:
+                values["port"] = port
+            values.update(box)
+            lines.append("\n[[mailbox]]")
+            lines += [f"{k} = {_toml(v)}" for k, v in values.items()]
+        path = tmp_path / "tracer.toml"
+        path.write_text("\n".join(lines) + "\n" + extra, encoding="utf-8")
+        return path
+
+    return build
+
+
+def _toml(value) -> str:
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value, ensure_ascii=False)

@@ -1,0 +1,177 @@
+"""The IMAP adapter: ``(uid, internaldate, raw)`` out, ``append`` in.
+
+Knows nothing of requests or the database. Folders are selected read-only
+and bodies fetched with ``BODY.PEEK[]``, so polling never changes a flag;
+the only write is :meth:`ImapMailbox.append` (copies of the replies tracer
+sends, into the Sent folder).
+"""
+
+from __future__ import annotations
+
+import imaplib
+import socket
+import ssl
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Iterator
+
+import imapclient
+from imapclient.exceptions import IMAPClientError, LoginError
+
+
+class MailboxError(Exception):
+    """An IMAP failure explained in French (never with the password)."""
+
+    def __init__(self, message: str, folder_only: bool = False):
+        super().__init__(message)
+        self.folder_only = folder_only
+
+
+@dataclass
+class FolderInfo:
+    uidvalidity: int
+    uidnext: int | None
+    exists: int
+
+
+@dataclass
+class Fetched:
+    uid: int
+    internaldate: datetime  # aware, UTC
+    raw: bytes
+
+
+class ImapMailbox:
+    def __init__(self, box):
+        self.box = box
+        self.client: imapclient.IMAPClient | None = None
+        self.where = f"{box.host}:{box.port}"
+
+    # -- connection ---------------------------------------------------------
+
+    def __enter__(self) -> "ImapMailbox":
+        self.connect()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        try:
+            return ssl.create_default_context(cafile=getattr(self.box, "ca_file", None) or None)
+        except (OSError, ssl.SSLError) as exc:
+            raise MailboxError(f"autorité de certification illisible ({self.box.ca_file}) : {exc.__class__.__name__}") from None
+
+    def connect(self) -> None:
+        box = self.box
+        use_ssl = box.tls == "ssl"
+        try:
+            client = imapclient.IMAPClient(
+                box.host,
+                port=box.port,
+                ssl=use_ssl,
+                ssl_context=self._ssl_context() if box.tls != "none" else None,
+                timeout=box.timeout,
+                use_uid=True,
+            )
+            client.normalise_times = False
+            if box.tls == "starttls":
+                client.starttls(self._ssl_context())
+        except ConnectionRefusedError:
+            raise MailboxError(f"connexion refusée par {self.where}") from None
+        except socket.timeout:
+            raise MailboxError(f"délai de connexion dépassé ({self.where})") from None
+        except ssl.SSLCertVerificationError as exc:
+            raise MailboxError(f"certificat TLS refusé pour {self.where} ({exc.verify_message})") from None
+        except ssl.SSLError as exc:
+            raise MailboxError(f"échec de la négociation TLS avec {self.where} ({exc.reason})") from None
+        except socket.gaierror:
+            raise MailboxError(f"serveur IMAP introuvable : {box.host}") from None
+        except (OSError, IMAPClientError) as exc:
+            raise MailboxError(f"connexion impossible à {self.where} ({exc.__class__.__name__})") from None
+        try:
+            client.login(box.username, box.password or "")
+        except LoginError:
+            self._drop(client)
+            raise MailboxError(f"identifiant ou mot de passe refusé pour {box.username} ({self.where})") from None
+        except (OSError, IMAPClientError) as exc:
+            self._drop(client)
+            raise MailboxError(f"authentification impossible sur {self.where} ({exc.__class__.__name__})") from None
+        self.client = client
+
+    @staticmethod
+    def _drop(client) -> None:
+        try:
+            client.shutdown()
+        except Exception:
+            pass
+
+    def close(self) -> None:
+        if self.client is None:
+            return
+        try:
+            self.client.logout()
+        except Exception:
+            self._drop(self.client)
+        self.client = None
+
+    def _call(self, what: str, func, *args, folder_only: bool = False, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except socket.timeout:
+            raise MailboxError(f"délai dépassé pendant {what} ({self.where})") from None
+        except (OSError, imaplib.IMAP4.abort) as exc:
+            raise MailboxError(f"connexion perdue pendant {what} ({self.where}, {exc.__class__.__name__})") from None
+        except IMAPClientError as exc:
+            raise MailboxError(f"{what} refusé par le serveur ({self.where}) : {str(exc)[:200]}", folder_only=folder_only) from None
+
+    # -- reading ------------------------------------------------------------
+
+    def select(self, folder: str) -> FolderInfo:
+        info = self._call(f"l'ouverture du dossier {folder}", self.client.select_folder, folder, readonly=True, folder_only=True)
+        return FolderInfo(
+            uidvalidity=int(info.get(b"UIDVALIDITY", 0)),
+            uidnext=int(info[b"UIDNEXT"]) if b"UIDNEXT" in info else None,
+            exists=int(info.get(b"EXISTS", 0)),
+        )
+
+    def new_uids(self, after_uid: int) -> list[int]:
+        """UIDs above ``after_uid`` (``N:*`` also returns the highest UID: filtered)."""
+        uids = self._call("la recherche des nouveaux messages", self.client.search, ["UID", f"{after_uid + 1}:*"])
+        return sorted(uid for uid in uids if uid > after_uid)
+
+    def fetch(self, uids: list[int]) -> Iterator[Fetched]:
+        size = max(1, getattr(self.box, "batch_size", 200))
+        for start in range(0, len(uids), size):
+            chunk = uids[start : start + size]
+            data = self._call("la lecture des messages", self.client.fetch, chunk, ["BODY.PEEK[]", "INTERNALDATE"])
+            for uid in chunk:
+                item = data.get(uid)
+                if not item or not item.get(b"BODY[]"):
+                    continue  # expunged between SEARCH and FETCH (absent, or NIL)
+                yield Fetched(uid, _utc(item.get(b"INTERNALDATE")), bytes(item[b"BODY[]"]))
+
+    # -- writing and waiting --------------------------------------------------
+
+    def append(self, folder: str, raw: bytes, flags=(b"\\Seen",), msg_time: datetime | None = None) -> None:
+        self._call(f"l'ajout au dossier {folder}", self.client.append, folder, raw, flags=flags, msg_time=msg_time)
+
+    def has_idle(self) -> bool:
+        return self.client.has_capability("IDLE")
+
+    def idle_wait(self, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` in IDLE; True if the server announced new mail."""
+        self._call("IDLE", self.client.idle)
+        try:
+            responses = self._call("IDLE", self.client.idle_check, timeout=timeout_s)
+        finally:
+            self._call("IDLE", self.client.idle_done)
+        return any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
+
+
+def _utc(value) -> datetime:
+    if not isinstance(value, datetime):
+        return datetime.now(timezone.utc)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
