@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from datetime import datetime
 from typing import Any
@@ -24,8 +25,9 @@ class Context:
         self.args = args
         self._config = None
         self._engine = None
-        self.console = Console(highlight=False, soft_wrap=True)
-        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+        width = shutil.get_terminal_size((160, 24)).columns
+        self.console = Console(highlight=False, width=max(width, 100))
+        self.err = Console(stderr=True, highlight=False)
 
     @property
     def config(self) -> config_mod.Config:
