@@ -1,0 +1,136 @@
+"""Indicators against figures computed by hand (DOMAIN.md, "Indicators")."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from openpyxl import load_workbook
+from sqlmodel import Session
+
+from mailfactory import make_mail, reply_to
+from tracer import config, exports, ingest, stats
+from tracer.runtime import Runtime
+
+PARIS = ZoneInfo("Europe/Paris")
+NOW = datetime(2026, 11, 1, tzinfo=PARIS)
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+@pytest.fixture
+def rt():
+    return Runtime(config.from_dict({"mailbox": [
+        {"name": "qualite", "address": "pref-qualite@haute-savoie.gouv.fr", "host": "127.0.0.1", "tls": "none"},
+        {"name": "accueil", "address": "prefecture@haute-savoie.gouv.fr", "host": "127.0.0.1", "tls": "none"},
+    ]}))
+
+
+def put(engine, rt, raw, when, mailbox="qualite", role="inbox"):
+    ingest.record_batch(engine, rt, [ingest.Incoming(raw, at(when), mailbox, role, source="test")], NOW)
+
+
+@pytest.fixture
+def quarter(engine, rt):
+    """The hand-computed quarter (see the figures in the tests)."""
+    info = "Bonjour, quels documents faut-il pour un passeport ?"
+    put(engine, rt, make_mail(message_id="<A@x>", body=info, cc="prefecture@haute-savoie.gouv.fr"), "2026-07-01T00:00:30+02:00")
+    put(engine, rt, make_mail(message_id="<A@x>", body=info, cc="prefecture@haute-savoie.gouv.fr"), "2026-07-01T00:00:31+02:00", "accueil")
+    put(engine, rt, reply_to("<A@x>"), "2026-07-03T10:00:30+02:00", role="sent")
+    put(engine, rt, make_mail(message_id="<B@x>", body=info), "2026-06-30T23:59:59+02:00")  # before the period
+    put(engine, rt, make_mail(message_id="<C@x>", subject="Réclamation", body="Attente inadmissible au guichet."), "2026-07-11T10:00:00+02:00")
+    put(engine, rt, reply_to("<C@x>"), "2026-07-21T09:00:00+02:00", role="sent")
+    put(engine, rt, make_mail(message_id="<D@x>", body=info), "2026-07-13T16:00:00+02:00")
+    put(engine, rt, make_mail(message_id="<D2@x>", body="Je me permets de relancer.", in_reply_to="<D@x>"), "2026-07-20T16:00:00+02:00")
+    put(engine, rt, make_mail(message_id="<E@x>", body=info), "2026-09-30T15:00:00+02:00")
+    put(engine, rt, reply_to("<E@x>"), "2026-10-20T09:00:00+02:00", role="sent")
+    put(engine, rt, make_mail(message_id="<F@x>", body=info), "2026-09-29T09:00:00+02:00")
+    put(engine, rt, reply_to("<F@x>"), "2026-10-02T12:00:00+02:00", role="sent")
+    put(engine, rt, make_mail(message_id="<G@x>", subject="Réponse automatique", headers={"Auto-Submitted": "auto-replied"}),
+        "2026-08-03T10:00:00+02:00")
+    put(engine, rt, make_mail(message_id="<H@x>", body=info), "2026-10-01T00:00:00+02:00")  # after the period
+
+
+def compute(engine, rt, as_of, by=()):
+    with Session(engine) as session:
+        return stats.compute(session, rt, date(2026, 7, 1), date(2026, 10, 1), at(as_of), list(by))
+
+
+def test_quarter_totals_match_the_hand_computed_figures(engine, rt, quarter):
+    result = compute(engine, rt, "2026-10-15T00:00:00+02:00")
+    assert result["period"] == {"from": "2026-07-01", "to": "2026-10-01", "as_of": "2026-10-15T00:00:00+02:00"}
+    assert result["total"] == {
+        "received": 5, "answered": 3, "on_time": 2, "late": 3, "pending": 0,
+        "rate_on_time": 40.0, "mean_delay_days": 5.17, "mean_delay_working_days": 3.64,
+    }
+
+
+def test_as_of_decides_pending_and_answered(engine, rt, quarter):
+    total = compute(engine, rt, "2026-10-03T00:00:00+02:00")["total"]
+    assert (total["received"], total["answered"], total["on_time"], total["late"], total["pending"]) == (5, 3, 2, 2, 1)
+    assert total["rate_on_time"] == 50.0
+
+
+def test_grouping_by_category(engine, rt, quarter):
+    groups = {g["key"]["category"]: g for g in compute(engine, rt, "2026-10-15T00:00:00+02:00", ["category"])["groups"]}
+    assert set(groups) == {"information", "reclamation"}
+    assert groups["reclamation"] | {} == {
+        "key": {"category": "reclamation"}, "received": 1, "answered": 1, "on_time": 0, "late": 1, "pending": 0,
+        "rate_on_time": 0.0, "mean_delay_days": 9.96, "mean_delay_working_days": 5.38,
+    }
+    info = groups["information"]
+    assert (info["received"], info["on_time"], info["late"], info["rate_on_time"]) == (4, 2, 2, 50.0)
+    assert (info["mean_delay_days"], info["mean_delay_working_days"]) == (2.77, 2.77)
+
+
+def test_empty_denominators_are_null(engine, rt):
+    total = compute(engine, rt, "2026-10-15T00:00:00+02:00")["total"]
+    assert total == {"received": 0, "answered": 0, "on_time": 0, "late": 0, "pending": 0,
+                     "rate_on_time": None, "mean_delay_days": None, "mean_delay_working_days": None}
+
+
+def test_month_buckets_are_paris_months(engine, rt, quarter):
+    groups = {g["key"]["month"]: g["received"] for g in compute(engine, rt, "2026-10-15T00:00:00+02:00", ["month"])["groups"]}
+    assert groups == {"2026-07": 3, "2026-09": 2}  # A just after midnight Paris counts in July
+
+
+def test_csv_and_xlsx_carry_the_same_numbers(engine, rt, quarter, tmp_path):
+    result = compute(engine, rt, "2026-10-15T00:00:00+02:00", ["category"])
+    data = exports.to_csv(result, ["category"])
+    assert data.startswith("\ufeff".encode())
+    table = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+    assert table[0][0] == "Catégorie" and table[-1][0] == "Total"
+    assert table[-1][1:] == ["5", "3", "2", "3", "0", "40,00", "5,17", "3,64"]
+    plain = list(csv.reader(io.StringIO(exports.to_csv(result, ["category"], plain=True).decode())))
+    assert plain[-1][1:] == ["5", "3", "2", "3", "0", "40.0", "5.17", "3.64"]
+    path = tmp_path / "stats.xlsx"
+    exports.to_xlsx(result, ["category"], path, compute(engine, rt, "2026-10-15T00:00:00+02:00", ["month"]))
+    book = load_workbook(path)
+    sheet = book.worksheets[0]
+    last = [c.value for c in sheet[sheet.max_row]]
+    assert last[1:] == [5, 3, 2, 3, 0, 40.0, 5.17, 3.64]
+    assert "Définitions" in book.sheetnames and "Taux mensuel" in book.sheetnames
+    assert book["Taux mensuel"]._charts
+    rate_cells = [row[6] for row in sheet.iter_rows(min_row=3)]
+    assert all(c.fill.fgColor.rgb.endswith("F8C6C6") for c in rate_cells if isinstance(c.value, float) and c.value < 80)
+
+
+def test_stats_command_json_shape(tmp_path):
+    cfg = tmp_path / "t.toml"
+    cfg.write_text(f'[tracer]\ndatabase_url = "sqlite:///{tmp_path / "t.db"}"\n')
+    out = subprocess.run([sys.executable, "-m", "tracer", "--config", str(cfg), "stats", "--from", "2026-07-01", "--to",
+                          "2026-10-01", "--as-of", "2026-10-15T00:00:00+02:00", "--by", "service", "--format", "json"],
+                         capture_output=True, text=True, check=True)
+    data = json.loads(out.stdout)
+    assert data["groups"] == [] and data["total"]["rate_on_time"] is None
+    bad = subprocess.run([sys.executable, "-m", "tracer", "--config", str(cfg), "stats", "--from", "2026-13-01", "--to", "x"],
+                         capture_output=True, text=True)
+    assert bad.returncode != 0 and "période invalide" in bad.stderr and "Traceback" not in bad.stderr
