@@ -10,7 +10,7 @@ import re
 from datetime import date, datetime, time
 from typing import Any, Iterable
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from tracer import clock
@@ -63,7 +63,13 @@ def next_reference(session: Session, prefix: str, year: int) -> str:
     )
     number = session.execute(bump).scalar()
     if number is None:
-        session.execute(insert(ReferenceCounter).values(prefix=prefix, year=year, last=0))
+        # first request of the year: create the counter row, racing writers agree
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        session.execute(dialect_insert(ReferenceCounter).values(prefix=prefix, year=year, last=0).on_conflict_do_nothing())
         number = session.execute(bump).scalar()
     return f"{prefix}-{year}-{number:05d}"
 
@@ -138,8 +144,8 @@ def open_request(
 
 def set_deadline(rt, request: Request, has_reply_address: bool | None = None) -> None:
     """(Re)compute the deadline from the original reception time."""
-    if has_reply_address is None:
-        has_reply_address = bool(request.sender_addr)
+    if has_reply_address is None:  # a letter carries its postal address
+        has_reply_address = request.channel == "paper" or bool(request.sender_addr)
     days = None
     if request.category not in EXCLUDED:
         days = rt.deadline_rules.days_for(
