@@ -132,3 +132,16 @@ def _toml(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return json.dumps(value, ensure_ascii=False)
+
+
+# --------------------------------------------------------------------------
+# SMTP: aiosmtpd in-process, able to answer errors or be stopped.
+
+from smtpsink import SmtpSink  # noqa: E402
+
+
+@pytest.fixture
+def smtp_server():
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()

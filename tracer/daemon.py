@@ -85,6 +85,10 @@ class Daemon:
         try:
             box = self.cfg.mailbox(name)
             reports = ingest.poll_mailbox(self.engine, self.rt, box, clock.now)
+            if box.acknowledge:
+                from tracer import reply
+
+                reply.acknowledge_new(self.engine, self.rt, clock.now())
             errors = [r for r in reports if r.error]
             recorded = sum(r.summary.recorded for r in reports)
             if errors:

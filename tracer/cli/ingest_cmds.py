@@ -60,6 +60,9 @@ def cmd_poll(args, ctx) -> int:
     rt = Runtime(cfg)
     _check_rules(rt)
     reports = ingest.poll_all(ctx.engine, rt, names, clock.now)
+    from tracer import reply
+
+    reply.acknowledge_new(ctx.engine, rt, clock.now())
     total = ingest.Summary()
     errors = []
     for report in reports:
