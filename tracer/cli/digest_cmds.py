@@ -1,0 +1,44 @@
+"""``digest``: the weekly delay digest (preview or send)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from tracer import digest
+from tracer.runtime import Runtime
+
+
+def register(sub) -> None:
+    p = sub.add_parser("digest", help="bilan hebdomadaire des délais pour le référent")
+    p.add_argument("--as-of", metavar="T")
+    p.add_argument("--preview", action="store_true", help="écrit le bilan (texte puis HTML) sans l'envoyer")
+    p.add_argument("--output", metavar="FICHIER", help="avec --preview : écrit le HTML dans ce fichier")
+    p.add_argument("--json", action="store_true", help="les chiffres du bilan en JSON")
+    p.set_defaults(handler=cmd_digest)
+
+
+def cmd_digest(args, ctx) -> int:
+    rt = Runtime(ctx.config)
+    as_of = ctx.as_of(args.as_of)
+    if args.preview or args.json:
+        with ctx.session() as session:
+            data = digest.build(session, rt, as_of)
+        if args.json:
+            ctx.print_json(data)
+            return 0
+        text, page = digest.render_text(data), digest.render_html(data, None)
+        if args.output:
+            Path(args.output).write_text(page, encoding="utf-8")
+            sys.stdout.write(text)
+        else:
+            sys.stdout.write(text + "\n" + page + "\n")
+        return 0
+    result = digest.send(ctx.engine, rt, as_of, ctx.now())
+    if result["sent"]:
+        ctx.console.print(f"Bilan envoyé à {', '.join(rt.cfg.digest.to)}.")
+    elif "reason" in result:
+        ctx.console.print(f"Bilan non envoyé : {result['reason']}.")
+    else:
+        ctx.console.print("Bilan enregistré ; envoi en attente (voir « tracer outbox »).")
+    return 0
