@@ -84,10 +84,14 @@ def record_raw(session: Session, rt, item: Incoming, now: datetime) -> str:
     except Exception as exc:  # the parser's own bug must not stop a poll
         return _quarantine(session, item, digest, f"erreur d'analyse inattendue ({exc.__class__.__name__})", now)
     dedup_key = parsed.message_id or f"sha256:{digest}"
-    existing = session.execute(select(Message).where(Message.dedup_key == dedup_key)).scalars().first()
-    if existing is not None:
-        _note_location(session, existing, item, now)
-        return DUPLICATE
+    known = session.info.get("known_keys")
+    if known is None or dedup_key in known:
+        existing = session.execute(select(Message).where(Message.dedup_key == dedup_key)).scalars().first()
+        if existing is not None:
+            _note_location(session, existing, item, now)
+            return DUPLICATE
+    if known is not None:
+        known.add(dedup_key)
     direction = "out" if item.role == "sent" else "in"
     raw_row = RawMessage(sha256=digest, size=len(item.raw), data=zlib.compress(item.raw, 6))
     session.add(raw_row)
@@ -120,7 +124,7 @@ def record_raw(session: Session, rt, item: Incoming, now: datetime) -> str:
     session.flush()
     for ref in _thread_ids(parsed):
         session.add(MessageRef(message_id=message.id, ref=ref))
-    _note_location(session, message, item, now)
+    _note_location(session, message, item, now, new=True)
     if direction == "in":
         replies.attach_inbound(session, rt, message, parsed, now)
     else:
@@ -141,14 +145,14 @@ def _cut(value: str | None, size: int) -> str | None:
     return value[:size] if value else value
 
 
-def _note_location(session: Session, message: Message, item: Incoming, now: datetime) -> None:
+def _note_location(session: Session, message: Message, item: Incoming, now: datetime, new: bool = False) -> None:
     if item.uid is None or item.folder is None:
         return
-    exists = session.execute(
+    exists = None if new else session.execute(
         select(MessageLocation.id).where(
             MessageLocation.mailbox == item.mailbox,
             MessageLocation.folder == item.folder,
-            MessageLocation.uidvalidity == item.uidvalidity,
+            MessageLocation.uidvalidity == (item.uidvalidity or 0),
             MessageLocation.uid == item.uid,
         )
     ).first()
@@ -197,6 +201,7 @@ def record_batch(engine: Engine, rt, items: list[Incoming], now: datetime, on_co
     summary = Summary()
     try:
         with Session(engine, expire_on_commit=False) as session:
+            session.info["known_keys"] = _known_keys(session, items)
             for item in items:
                 summary.add(record_raw(session, rt, item, now))
             if on_commit:
@@ -213,6 +218,20 @@ def record_batch(engine: Engine, rt, items: list[Incoming], now: datetime, on_co
                 on_commit(session)
             session.commit()
     return summary
+
+
+def _known_keys(session: Session, items: list[Incoming]) -> set[str]:
+    """The batch's Message-IDs already recorded, in one query (others are new)."""
+    from tracer.parse import message_id_of
+
+    keys = {k for k in (message_id_of(i.raw) for i in items) if k}
+    keys |= {f"sha256:{hashlib.sha256(i.raw).hexdigest()}" for i in items}
+    found: set[str] = set()
+    listed = sorted(keys)
+    for start in range(0, len(listed), 500):
+        chunk = listed[start : start + 500]
+        found |= set(session.execute(select(Message.dedup_key).where(Message.dedup_key.in_(chunk))).scalars())
+    return found
 
 
 # --------------------------------------------------------------------------

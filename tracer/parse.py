@@ -217,6 +217,16 @@ def _date(value) -> datetime | None:
     return parsed.astimezone(timezone.utc)
 
 
+def message_id_of(raw: bytes) -> str | None:
+    """The Message-ID as :func:`parse` would give it, read from the headers only."""
+    try:
+        head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+        msg = email.message_from_bytes(head + b"\n\n", policy=email.policy.compat32)
+        return _first_id(msg.get("Message-ID"))
+    except Exception:
+        return None
+
+
 def received_time_from_headers(raw: bytes) -> datetime | None:
     """Date of the topmost ``Received:`` header, else of ``Date:``, else None."""
     try:

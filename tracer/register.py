@@ -10,7 +10,7 @@ import re
 from datetime import date, datetime, time
 from typing import Any, Iterable
 
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from sqlmodel import Session
 
 from tracer import clock
@@ -49,29 +49,58 @@ def _jsonable(data: dict) -> dict:
 
 
 def next_reference(session: Session, prefix: str, year: int) -> str:
-    """Take the next number under a row lock (same transaction as the request).
+    """Take the next number, in the same transaction as the request.
 
-    The counter row is updated, not read-then-written: on PostgreSQL concurrent
-    writers queue on the row lock; on SQLite the write lock serialises them. A
-    rolled-back transaction gives its number back, so none is ever skipped.
+    The first number of a transaction updates the counter row, which locks it
+    (PostgreSQL queues concurrent writers on the row; SQLite's write lock
+    serialises them); further numbers of the same transaction are counted in
+    memory and written back just before the commit. A rolled-back transaction
+    gives its numbers back, so none is ever skipped or reused.
     """
+    taken = session.info.setdefault("reference_counters", {})
+    key = (prefix, year)
+    if key in taken:
+        taken[key][1] += 1
+        return f"{prefix}-{year}-{taken[key][1]:05d}"
+    conn = session.connection()
     bump = (
         update(ReferenceCounter)
         .where(ReferenceCounter.prefix == prefix, ReferenceCounter.year == year)
         .values(last=ReferenceCounter.last + 1)
         .returning(ReferenceCounter.last)
     )
-    number = session.execute(bump).scalar()
+    number = conn.execute(bump).scalar()
     if number is None:
         # first request of the year: create the counter row, racing writers agree
-        dialect = session.get_bind().dialect.name
-        if dialect == "postgresql":
+        if conn.dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as dialect_insert
         else:
             from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        session.execute(dialect_insert(ReferenceCounter).values(prefix=prefix, year=year, last=0).on_conflict_do_nothing())
-        number = session.execute(bump).scalar()
+        conn.execute(dialect_insert(ReferenceCounter).values(prefix=prefix, year=year, last=0).on_conflict_do_nothing())
+        number = conn.execute(bump).scalar()
+    taken[key] = [number, number]
+    if not session.info.get("reference_hook"):
+        event.listen(session, "before_commit", _write_counters)
+        event.listen(session, "after_rollback", _forget_counters)
+        session.info["reference_hook"] = True
     return f"{prefix}-{year}-{number:05d}"
+
+
+def _write_counters(session: Session) -> None:
+    taken = session.info.get("reference_counters") or {}
+    conn = session.connection()
+    for (prefix, year), (first, last) in taken.items():
+        if last != first:
+            conn.execute(
+                update(ReferenceCounter)
+                .where(ReferenceCounter.prefix == prefix, ReferenceCounter.year == year)
+                .values(last=last)
+            )
+    session.info["reference_counters"] = {}
+
+
+def _forget_counters(session: Session) -> None:
+    session.info["reference_counters"] = {}
 
 
 REFERENCE_TAG = re.compile(r"\[([A-Z][A-Z0-9]*-\d{4}-\d{5,})\]")

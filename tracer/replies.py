@@ -99,7 +99,7 @@ def _latest_in_chain(session: Session, request: Request) -> Request:
 
 
 def _adopt_waiting_replies(session: Session, rt, message: Message, request: Request, now: datetime) -> None:
-    if not message.message_id:
+    if not message.message_id or not _unlinked_replies_exist(session):
         return
     waiting = session.execute(
         select(Message)
@@ -111,6 +111,17 @@ def _adopt_waiting_replies(session: Session, rt, message: Message, request: Requ
         apply_reply(session, rt, request, reply, now, how="fil (réponse relevée avant la demande)")
 
 
+def _unlinked_replies_exist(session: Session) -> bool:
+    """Checked once per session: most batches have no reply waiting for its request."""
+    flag = session.info.get("unlinked_replies")
+    if flag is None:
+        flag = session.execute(
+            select(Message.id).where(Message.direction == "out", Message.request_id.is_(None)).limit(1)
+        ).first() is not None
+        session.info["unlinked_replies"] = flag
+    return flag
+
+
 # --------------------------------------------------------------------------
 # Outbound.
 
@@ -120,6 +131,7 @@ def attach_outbound(session: Session, rt, message: Message, parsed, now: datetim
     session.add(message)
     request, how = find_request_for_reply(session, message)
     if request is None:
+        session.info["unlinked_replies"] = True
         return None
     apply_reply(session, rt, request, message, now, how=how)
     return request
