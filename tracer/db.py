@@ -7,17 +7,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import event
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 from tracer import models  # noqa: F401  (registers the tables)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# The newest migration. Checked against Alembic by tests/test_db.py; lets a
+# command with an up-to-date schema start without importing Alembic.
+SCHEMA_HEAD = "0001"
 
 
 class DatabaseError(Exception):
@@ -53,7 +52,9 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
     return engine
 
 
-def alembic_config(engine: Engine) -> AlembicConfig:
+def alembic_config(engine: Engine):
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
@@ -62,17 +63,23 @@ def alembic_config(engine: Engine) -> AlembicConfig:
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def head_revision(engine: Engine) -> str | None:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
 
 
 def upgrade(engine: Engine) -> tuple[str | None, str | None]:
     """Bring the schema to the newest revision; return (before, after)."""
     before = current_revision(engine)
-    if before != head_revision(engine):
+    if before != SCHEMA_HEAD:
+        from alembic import command
+
         command.upgrade(alembic_config(engine), "head")
     return before, current_revision(engine)
 

@@ -1,0 +1,52 @@
+"""Schema migrations: applied automatically, never losing data, matching the models."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+from tracer import db
+
+
+def test_schema_head_constant_matches_alembic(sqlite_url):
+    engine = db.make_engine(sqlite_url)
+    assert db.head_revision(engine) == db.SCHEMA_HEAD
+
+
+def test_migrations_produce_exactly_the_models(engine):
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    assert diff == []
+    assert db.current_revision(engine) == db.SCHEMA_HEAD
+
+
+def test_upgrade_is_idempotent_and_keeps_data(db_url):
+    engine = db.open_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO reference_counter (prefix, year, last) VALUES ('PREF74', 2026, 41)"))
+    assert db.upgrade(engine) == (db.SCHEMA_HEAD, db.SCHEMA_HEAD)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT last FROM reference_counter")).scalar() == 41
+    engine.dispose()
+
+
+def test_db_upgrade_command_and_private_file(tmp_path):
+    cfg = tmp_path / "t.toml"
+    cfg.write_text(f'[tracer]\ndatabase_url = "sqlite:///{tmp_path / "sub" / "t.db"}"\n')
+    out = subprocess.run([sys.executable, "-m", "tracer", "--config", str(cfg), "db", "upgrade"], capture_output=True, text=True)
+    assert out.returncode == 0 and "vide → 0001" in out.stdout
+    out = subprocess.run([sys.executable, "-m", "tracer", "--config", str(cfg), "db", "upgrade"], capture_output=True, text=True)
+    assert "déjà à jour" in out.stdout
+    assert (tmp_path / "sub" / "t.db").stat().st_mode & 0o077 == 0  # readable by the service user only
+
+
+def test_unreachable_database_is_a_french_line(tmp_path):
+    cfg = tmp_path / "t.toml"
+    cfg.write_text('[tracer]\ndatabase_url = "postgresql+psycopg://nobody@127.0.0.1:1/none"\n')
+    out = subprocess.run([sys.executable, "-m", "tracer", "--config", str(cfg), "cases"], capture_output=True, text=True)
+    assert out.returncode == 1 and "base de données inaccessible" in out.stderr and "Traceback" not in out.stderr
