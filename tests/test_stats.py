@@ -134,3 +134,40 @@ def test_stats_command_json_shape(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "tracer", "--config", str(cfg), "stats", "--from", "2026-13-01", "--to", "x"],
                          capture_output=True, text=True)
     assert bad.returncode != 0 and "période invalide" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_frozen_figures_stay_published_and_differences_show(engine, rt, quarter):
+    from tracer import quality, register
+
+    as_of = at("2026-10-15T00:00:00+02:00")
+    with Session(engine) as session, session.begin():
+        published = quality.freeze(session, rt, "2026-Q3", as_of, "referent", NOW)
+    with Session(engine) as session, session.begin():
+        (case,) = [c for c in register.list_cases(session, rt, as_of=NOW) if c["message_ids"][0] == "<C@x>"]
+        register.reclassify(session, rt, case["reference"], "hors_perimetre", "agent", NOW)
+    with Session(engine) as session:
+        frozen = quality.frozen_for(session, date(2026, 7, 1), date(2026, 10, 1))
+        view = quality.compare(session, rt, frozen)
+        with pytest.raises(Exception):
+            quality.freeze(session, rt, "2026-Q3", as_of, "referent", NOW)
+    assert view["published"] == published and view["published"]["total"]["received"] == 5
+    assert view["differs"] and view["current"]["total"]["received"] == 4
+
+
+def test_sample_is_reproducible_and_control_gives_the_conformity_rate(engine, rt, quarter):
+    from tracer import quality
+
+    with Session(engine) as session:
+        first = quality.sample(session, rt, "2026-Q3", 2, seed=7)
+        again = quality.sample(session, rt, "2026-Q3", 2, seed=7)
+        everything = quality.sample(session, rt, "2026-Q3", 20, seed=1)
+    assert first == again and len(first) == 2
+    assert {s["reference"] for s in everything} == {s["reference"] for s in everything if s["answered_at"]}
+    assert len(everything) == 4  # A, C, E, F: received in Q3 and answered (E in October)
+    head, rows = quality.sample_rows(everything)
+    assert head[-6:] == quality.GRID and all(r[-6:] == [""] * 6 for r in rows)
+    with Session(engine) as session, session.begin():
+        quality.control(session, rt, everything[0]["reference"], "conforme", "RAS", "referent", NOW)
+        quality.control(session, rt, everything[1]["reference"], "non_conforme", "pas signée", "referent", NOW)
+    with Session(engine) as session:
+        assert quality.conformity(session, rt, date(2026, 7, 1), date(2026, 10, 1)) == {"controlled": 2, "conforme": 1, "rate": 50.0}

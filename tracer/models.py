@@ -230,3 +230,19 @@ class AlertLog(SQLModel, table=True):
     service: str = Field(max_length=200)
     outbox_id: Optional[int] = Field(default=None, foreign_key="outbox.id")
     created_at: datetime
+
+
+class PublishedFigures(SQLModel, table=True):
+    """Indicators as published for a period: later changes never rewrite them."""
+
+    __tablename__ = "published_figures"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    period: str = Field(max_length=20, index=True)  # "2026-Q3"
+    date_from: str = Field(max_length=10)
+    date_to: str = Field(max_length=10)
+    as_of: datetime
+    by: list = _json(list)
+    figures: dict = _json(dict)  # the stats JSON as published
+    fingerprint: dict = _json(dict)  # rules and calendar in force
+    created_by: str = Field(max_length=200)
+    created_at: datetime

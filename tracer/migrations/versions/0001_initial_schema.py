@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 03:58:44.341528
+Create Date: 2026-11-23 04:21:07.367607
 """
 from alembic import op
 import sqlalchemy as sa
@@ -30,6 +30,22 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('mailbox', 'folder')
     )
+    op.create_table('published_figures',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('period', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('date_from', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('date_to', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('as_of', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('by', sa.JSON(), nullable=False),
+    sa.Column('figures', sa.JSON(), nullable=False),
+    sa.Column('fingerprint', sa.JSON(), nullable=False),
+    sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('published_figures', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_published_figures_period'), ['period'], unique=False)
+
     op.create_table('quarantine',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -274,5 +290,9 @@ def downgrade() -> None:
 
     op.drop_table('raw_message')
     op.drop_table('quarantine')
+    with op.batch_alter_table('published_figures', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_published_figures_period'))
+
+    op.drop_table('published_figures')
     op.drop_table('folder_state')
     # ### end Alembic commands ###
