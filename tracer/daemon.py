@@ -25,7 +25,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from tracer import clock, config as config_mod, ingest
+from tracer import clock, config as config_mod, ingest, locks
 from tracer.runtime import Runtime
 
 log = logging.getLogger("tracer.daemon")
@@ -83,42 +83,47 @@ class Daemon:
         if not lock.acquire(blocking=False):
             return  # a poll of this mailbox is running: this one is merged into it
         try:
-            box = self.cfg.mailbox(name)
-            reports = ingest.poll_mailbox(self.engine, self.rt, box, clock.now)
-            if box.acknowledge:
-                from tracer import reply
-
-                reply.acknowledge_new(self.engine, self.rt, clock.now())
-            errors = [r for r in reports if r.error]
-            recorded = sum(r.summary.recorded for r in reports)
-            if errors:
-                delay = health.failed()
-                log.error(
-                    "boîte %s : échec de la relève (%s) ; nouvel essai dans %d s",
-                    name, errors[0].error, delay, extra={"mailbox": name, "event": "poll_failed"},
-                )
-            else:
-                if health.failures:
-                    log.info("boîte %s : relève rétablie", name, extra={"mailbox": name, "event": "poll_recovered"})
-                health.ok()
-                if recorded:
-                    log.info("boîte %s : %d message(s) enregistré(s)", name, recorded,
-                             extra={"mailbox": name, "event": "poll", "recorded": recorded})
+            with locks.exclusive(self.engine, f"poll:{name}") as mine:
+                if mine:  # else another daemon on the same database is polling it
+                    self._poll(name, health)
         except Exception as exc:  # never let one mailbox stop the daemon
             delay = health.failed()
             log.exception("boîte %s : erreur inattendue (%s) ; nouvel essai dans %d s", name, exc.__class__.__name__, delay)
         finally:
             lock.release()
 
+    def _poll(self, name: str, health: "MailboxHealth") -> None:
+        box = self.cfg.mailbox(name)
+        reports = ingest.poll_mailbox(self.engine, self.rt, box, clock.now)
+        if box.acknowledge:
+            from tracer import reply
+
+            reply.acknowledge_new(self.engine, self.rt, clock.now())
+        errors = [r for r in reports if r.error]
+        recorded = sum(r.summary.recorded for r in reports)
+        if errors:
+            delay = health.failed()
+            log.error(
+                "boîte %s : échec de la relève (%s) ; nouvel essai dans %d s",
+                name, errors[0].error, delay, extra={"mailbox": name, "event": "poll_failed"},
+            )
+        else:
+            if health.failures:
+                log.info("boîte %s : relève rétablie", name, extra={"mailbox": name, "event": "poll_recovered"})
+            health.ok()
+            if recorded:
+                log.info("boîte %s : %d message(s) enregistré(s)", name, recorded,
+                         extra={"mailbox": name, "event": "poll", "recorded": recorded})
+
     def alerts(self) -> None:
         from tracer import alerts
 
-        self._step("alertes", lambda: alerts.run(self.engine, self.rt, clock.now(), clock.now()))
+        self._step("alertes", lambda: alerts.run(self.engine, self.rt, clock.now(), clock.now()), lock="alerts")
 
     def digest(self) -> None:
         from tracer import digest
 
-        self._step("bilan hebdomadaire", lambda: digest.send(self.engine, self.rt, clock.now(), clock.now()))
+        self._step("bilan hebdomadaire", lambda: digest.send_once(self.engine, self.rt, clock.now(), clock.now()), lock="digest")
 
     def outbox(self) -> None:
         from tracer import outbox
@@ -128,13 +133,18 @@ class Daemon:
     def purge(self) -> None:
         from tracer import retention
 
-        self._step("purge", lambda: retention.purge(self.engine, self.rt, clock.now(), by="tracer"))
+        self._step("purge", lambda: retention.purge(self.engine, self.rt, clock.now(), by="tracer"), lock="purge")
 
-    def _step(self, label: str, func) -> None:
+    def _step(self, label: str, func, lock: str | None = None) -> None:
         if self.stop_event.is_set():
             return
         try:
-            func()
+            if lock is None:
+                func()
+                return
+            with locks.exclusive(self.engine, lock) as mine:
+                if mine:
+                    func()
         except Exception as exc:
             log.exception("%s : erreur (%s)", label, exc.__class__.__name__)
 

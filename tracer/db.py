@@ -80,7 +80,21 @@ def upgrade(engine: Engine) -> tuple[str | None, str | None]:
     if before != SCHEMA_HEAD:
         from alembic import command
 
-        command.upgrade(alembic_config(engine), "head")
+        if engine.dialect.name == "postgresql":
+            # several daemons starting together: one migrates, the others wait
+            from tracer.locks import lock_key
+
+            with engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": lock_key("migrations")})
+                conn.commit()
+                try:
+                    if current_revision(engine) != SCHEMA_HEAD:
+                        command.upgrade(alembic_config(engine), "head")
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": lock_key("migrations")})
+                    conn.commit()
+        else:
+            command.upgrade(alembic_config(engine), "head")
     return before, current_revision(engine)
 
 

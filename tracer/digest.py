@@ -268,3 +268,18 @@ def send(engine, rt, as_of: datetime, now: datetime) -> dict:
         session.commit()
         outbox_id = row.id
     return {"sent": outbox.deliver(engine, rt.cfg, outbox_id, now) == "sent", "outbox_id": outbox_id}
+
+
+def send_once(engine, rt, as_of: datetime, now: datetime) -> dict:
+    """The daemon's weekly send: skipped when this week's digest is already queued
+    (several daemons on one database, or a restart just after the send)."""
+    from tracer.models import Outbox
+
+    monday = clock.local(now, rt.cfg.tz).date() - timedelta(days=clock.local(now, rt.cfg.tz).weekday())
+    with Session(engine) as session:
+        done = session.execute(
+            select(Outbox.id).where(Outbox.kind == "digest", Outbox.created_at >= clock.start_of_day(monday, rt.cfg.tz))
+        ).first()
+    if done:
+        return {"sent": False, "reason": "bilan de la semaine déjà envoyé"}
+    return send(engine, rt, as_of, now)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import jinja2
@@ -25,6 +25,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from tracer import clock, paths
 from tracer.errors import NotFound, UserError
 
+# French month names, spelled out here so that no system locale is needed.
 MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"]
 FRONT = re.compile(r"\A\+\+\+\s*\n(.*?)\n\+\+\+\s*\n", re.DOTALL)
 DEFAULT_SUBJECT = "RE: {{ request.subject_clean }} [{{ request.reference }}]"
@@ -42,6 +43,7 @@ class TemplateInfo:
     topics: list[str]
     subject: str
     has_html: bool
+    folder: Path | None = None  # where the text part was found (its HTML part must sit beside it)
 
 
 @dataclass
@@ -51,13 +53,21 @@ class RenderedReply:
     html: str | None
 
 
-def date_fr(value: datetime | None, tz=clock.PARIS, with_time: bool = False) -> str:
-    """« 12 juillet 2026 » or « 12 juillet 2026 à 14 h 05 »."""
+def month_fr(month: int) -> str:
+    """1 -> « janvier »."""
+    return MONTHS[month - 1]
+
+
+def date_fr(value: datetime | date | None, tz=clock.PARIS, with_time: bool = False) -> str:
+    """« 12 juillet 2026 » or « 12 juillet 2026 à 14 h 05 » (Europe/Paris by default)."""
     if value is None:
         return ""
-    local = value.astimezone(tz)
+    if isinstance(value, datetime):
+        local = clock.local(value, tz)
+    else:
+        local, with_time = value, False
     day = "1er" if local.day == 1 else str(local.day)
-    text = f"{day} {MONTHS[local.month - 1]} {local.year}"
+    text = f"{day} {month_fr(local.month)} {local.year}"
     if with_time:
         text += f" à {local.hour} h {local.minute:02d}"
     return text
@@ -125,7 +135,9 @@ def list_templates(cfg) -> list[TemplateInfo]:
                 categories=list(meta.get("categories", [])),
                 topics=list(meta.get("topics", [])),
                 subject=str(meta.get("subject", DEFAULT_SUBJECT)),
-                has_html=any((f / f"{name}.html.j2").is_file() for f in folders(cfg)),
+                # an overridden text part never travels with the shipped HTML part
+                has_html=(folder / f"{name}.html.j2").is_file(),
+                folder=folder,
             )
     return sorted(seen.values(), key=lambda t: t.name)
 
@@ -139,33 +151,39 @@ def get_template(cfg, name: str) -> TemplateInfo:
 
 
 def render(cfg, name: str, context: dict) -> RenderedReply:
+    """Render one template: subject, text and (if it has one) HTML part.
+
+    ``context`` holds ``request``, ``citizen``, ``service``, ``mailbox``,
+    ``today_fr`` and ``values`` (see ``reply.context_for``). Raises
+    :class:`TemplateError` naming the template and the missing variable.
+    """
     info = get_template(cfg, name)
-    text = _render(cfg, f"{name}.txt.j2", context, name, html=False)
-    html = _render(cfg, f"{name}.html.j2", context, name, html=True) if info.has_html else None
-    subject = _render_string(cfg, info.subject, context, name)
+    text = _render(cfg, lambda env: env.get_template(f"{name}.txt.j2"), context, name, html=False)
+    html = None
+    if info.has_html:
+        # the HTML part is read from the folder of the text part (see list_templates)
+        html = _render(cfg, lambda env: env.get_template(str(info.folder / f"{name}.html.j2")), context, name,
+                       html=True, dirs=[info.folder])
+    subject = _render(cfg, lambda env: env.from_string(info.subject), context, name, html=False, where="dans l'objet ")
     return RenderedReply(subject=" ".join(subject.split()), text=text, html=html)
 
 
-def _render(cfg, filename: str, context: dict, name: str, html: bool) -> str:
+def _render(cfg, load, context: dict, name: str, html: bool, dirs: list[Path] | None = None, where: str = "") -> str:
     env = _environment(cfg, html)
+    if dirs is not None:
+        env.loader = _Loader([Path("/")] + folders(cfg))  # absolute name for the part, then partials as usual
     try:
-        return env.get_template(filename).render(**context)
+        return load(env).render(**context)
     except jinja2.UndefinedError as exc:
         raise TemplateError(_undefined_message(name, exc)) from None
     except jinja2.exceptions.SecurityError as exc:
-        raise TemplateError(f"modèle « {name} » : opération interdite ({exc})") from None
+        raise TemplateError(f"modèle « {name} » : opération interdite par le bac à sable ({exc})") from None
     except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(f"modèle « {name} » : erreur de syntaxe ligne {exc.lineno} ({exc.message})") from None
-
-
-def _render_string(cfg, source: str, context: dict, name: str) -> str:
-    env = _environment(cfg, False)
-    try:
-        return env.from_string(source).render(**context)
-    except jinja2.UndefinedError as exc:
-        raise TemplateError(_undefined_message(name, exc)) from None
-    except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(f"modèle « {name} » : erreur de syntaxe dans l'objet ({exc.message})") from None
+        raise TemplateError(f"modèle « {name} » : erreur de syntaxe {where}ligne {exc.lineno} ({exc.message})") from None
+    except jinja2.TemplateNotFound as exc:
+        raise TemplateError(f"modèle « {name} » : fichier inclus « {exc.name} » introuvable") from None
+    except jinja2.TemplateError as exc:
+        raise TemplateError(f"modèle « {name} » : {exc}") from None
 
 
 def _undefined_message(name: str, exc: Exception) -> str:
