@@ -93,6 +93,16 @@ def _split(source: str, name: str) -> tuple[dict, str]:
     return meta, source[match.end():]
 
 
+def _meta(meta: dict, key: str, kind: type, default, name: str):
+    value = meta.get(key, default)
+    if kind is list and isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    if kind is str and isinstance(value, str):
+        return value
+    expected = "liste de textes" if kind is list else "texte"
+    raise TemplateError(f"modèle « {name} » : en-tête, {key} : {expected} attendu")
+
+
 class _Loader(jinja2.BaseLoader):
     """Looks in each folder in turn; strips the front matter."""
 
@@ -100,6 +110,8 @@ class _Loader(jinja2.BaseLoader):
         self.dirs = dirs
 
     def get_source(self, environment, template):
+        if Path(template).is_absolute() or ".." in Path(template).parts:
+            raise jinja2.TemplateNotFound(template)  # includes stay inside the template folders
         for folder in self.dirs:
             path = folder / template
             if path.is_file():
@@ -110,9 +122,9 @@ class _Loader(jinja2.BaseLoader):
         raise jinja2.TemplateNotFound(template)
 
 
-def _environment(cfg, html: bool) -> SandboxedEnvironment:
+def _environment(cfg, html: bool, dirs: list[Path] | None = None) -> SandboxedEnvironment:
     return SandboxedEnvironment(
-        loader=_Loader(folders(cfg)),
+        loader=_Loader(dirs or folders(cfg)),
         undefined=jinja2.StrictUndefined,
         autoescape=html,
         keep_trailing_newline=True,
@@ -131,10 +143,10 @@ def list_templates(cfg) -> list[TemplateInfo]:
             meta, _ = _split(path.read_text(encoding="utf-8"), name)
             seen[name] = TemplateInfo(
                 name=name,
-                title=str(meta.get("title", name)),
-                categories=list(meta.get("categories", [])),
-                topics=list(meta.get("topics", [])),
-                subject=str(meta.get("subject", DEFAULT_SUBJECT)),
+                title=_meta(meta, "title", str, name, name),
+                categories=_meta(meta, "categories", list, [], name),
+                topics=_meta(meta, "topics", list, [], name),
+                subject=_meta(meta, "subject", str, DEFAULT_SUBJECT, name),
                 # an overridden text part never travels with the shipped HTML part
                 has_html=(folder / f"{name}.html.j2").is_file(),
                 folder=folder,
@@ -158,22 +170,21 @@ def render(cfg, name: str, context: dict) -> RenderedReply:
     :class:`TemplateError` naming the template and the missing variable.
     """
     info = get_template(cfg, name)
-    text = _render(cfg, lambda env: env.get_template(f"{name}.txt.j2"), context, name, html=False)
+    text = _render(_environment(cfg, html=False), f"{name}.txt.j2", context, name)
     html = None
     if info.has_html:
-        # the HTML part is read from the folder of the text part (see list_templates)
-        html = _render(cfg, lambda env: env.get_template(str(info.folder / f"{name}.html.j2")), context, name,
-                       html=True, dirs=[info.folder])
-    subject = _render(cfg, lambda env: env.from_string(info.subject), context, name, html=False, where="dans l'objet ")
+        # the HTML part comes from the folder of the text part; partials as usual
+        env = _environment(cfg, html=True, dirs=[info.folder, *folders(cfg)])
+        html = _render(env, f"{name}.html.j2", context, name)
+    subject = _render(_environment(cfg, html=False), None, context, name, source=info.subject)
     return RenderedReply(subject=" ".join(subject.split()), text=text, html=html)
 
 
-def _render(cfg, load, context: dict, name: str, html: bool, dirs: list[Path] | None = None, where: str = "") -> str:
-    env = _environment(cfg, html)
-    if dirs is not None:
-        env.loader = _Loader([Path("/")] + folders(cfg))  # absolute name for the part, then partials as usual
+def _render(env: SandboxedEnvironment, filename: str | None, context: dict, name: str, source: str | None = None) -> str:
+    where = "dans l'objet, " if source is not None else ""
     try:
-        return load(env).render(**context)
+        template = env.from_string(source) if source is not None else env.get_template(filename)
+        return template.render(**context)
     except jinja2.UndefinedError as exc:
         raise TemplateError(_undefined_message(name, exc)) from None
     except jinja2.exceptions.SecurityError as exc:
@@ -193,14 +204,28 @@ def _undefined_message(name: str, exc: Exception) -> str:
 
 
 def check_all(cfg) -> list[str]:
-    """Syntax-check every template (used by ``tracer templates --check``)."""
+    """Problems of every template, one French line each (``tracer templates --check``):
+    invalid front matter, unknown category, syntax error in the subject or a part."""
+    from tracer.config import CATEGORIES
+
+    try:
+        infos = list_templates(cfg)
+    except TemplateError as exc:
+        return [str(exc)]
     problems = []
-    for info in list_templates(cfg):
-        for suffix, html in ((".txt.j2", False), (".html.j2", True)):
-            if suffix == ".html.j2" and not info.has_html:
-                continue
-            try:
-                _environment(cfg, html).get_template(info.name + suffix)
-            except jinja2.TemplateSyntaxError as exc:
-                problems.append(f"modèle « {info.name} » : erreur de syntaxe ligne {exc.lineno} ({exc.message})")
+    if cfg is not None and cfg.templates_dir is not None and not cfg.templates_dir.is_dir():
+        problems.append(f"tracer.templates_dir : dossier introuvable ({cfg.templates_dir}) ; seuls les modèles livrés sont utilisés")
+    for info in infos:
+        for category in info.categories:
+            if category not in CATEGORIES:
+                problems.append(f"modèle « {info.name} » : catégorie inconnue « {category} »")
+        parts = [(f"{info.name}.txt.j2", _environment(cfg, html=False))]
+        if info.has_html:
+            parts.append((f"{info.name}.html.j2", _environment(cfg, html=True, dirs=[info.folder, *folders(cfg)])))
+        try:
+            _environment(cfg, html=False).from_string(info.subject)
+            for filename, env in parts:
+                env.get_template(filename)
+        except jinja2.TemplateSyntaxError as exc:
+            problems.append(f"modèle « {info.name} » : erreur de syntaxe ligne {exc.lineno} ({exc.message})")
     return problems

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 04:21:07.367607
+Create Date: 2026-11-23 04:26:26.777884
 """
 from alembic import op
 import sqlalchemy as sa
@@ -114,6 +114,7 @@ def upgrade() -> None:
     with op.batch_alter_table('request', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_request_category'), ['category'], unique=False)
         batch_op.create_index(batch_op.f('ix_request_deadline'), ['deadline'], unique=False)
+        batch_op.create_index('ix_request_indicators', ['received_at', 'category', 'service', 'received_month', 'channel', 'topic', 'mailbox', 'received_week', 'received_quarter', 'answered_at', 'deadline', 'delay_seconds', 'delay_working_seconds'], unique=False)
         batch_op.create_index(batch_op.f('ix_request_mailbox'), ['mailbox'], unique=False)
         batch_op.create_index(batch_op.f('ix_request_received_at'), ['received_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_request_received_day'), ['received_day'], unique=False)
@@ -280,6 +281,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_request_received_day'))
         batch_op.drop_index(batch_op.f('ix_request_received_at'))
         batch_op.drop_index(batch_op.f('ix_request_mailbox'))
+        batch_op.drop_index('ix_request_indicators')
         batch_op.drop_index(batch_op.f('ix_request_deadline'))
         batch_op.drop_index(batch_op.f('ix_request_category'))
 
