@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from tracer import clock, register, replies
+from tracer import bulk, clock, register, replies
 from tracer.models import FolderState, Message, MessageLocation, MessageRef, Quarantine, RawMessage
 
 log = logging.getLogger("tracer.ingest")
@@ -93,9 +93,6 @@ def record_raw(session: Session, rt, item: Incoming, now: datetime) -> str:
     if known is not None:
         known.add(dedup_key)
     direction = "out" if item.role == "sent" else "in"
-    raw_row = RawMessage(sha256=digest, size=len(item.raw), data=zlib.compress(item.raw, 6))
-    session.add(raw_row)
-    session.flush()
     message = Message(
         dedup_key=dedup_key,
         message_id=parsed.message_id,
@@ -117,13 +114,13 @@ def record_raw(session: Session, rt, item: Incoming, now: datetime) -> str:
         body_text=parsed.body_text,
         attachments=list(parsed.attachments),
         auto_headers=dict(parsed.auto_headers),
-        raw_id=raw_row.id,
         created_at=now,
     )
     session.add(message)
     session.flush()
+    bulk.defer(session, RawMessage, message_id=message.id, sha256=digest, size=len(item.raw), data=zlib.compress(item.raw, 6))
     for ref in _thread_ids(parsed):
-        session.add(MessageRef(message_id=message.id, ref=ref))
+        bulk.defer(session, MessageRef, message_id=message.id, ref=ref)
     _note_location(session, message, item, now, new=True)
     if direction == "in":
         replies.attach_inbound(session, rt, message, parsed, now)
@@ -157,16 +154,8 @@ def _note_location(session: Session, message: Message, item: Incoming, now: date
         )
     ).first()
     if exists is None:
-        session.add(
-            MessageLocation(
-                message_id=message.id,
-                mailbox=item.mailbox,
-                folder=item.folder,
-                uidvalidity=item.uidvalidity or 0,
-                uid=item.uid,
-                seen_at=now,
-            )
-        )
+        bulk.defer(session, MessageLocation, message_id=message.id, mailbox=item.mailbox, folder=item.folder,
+                   uidvalidity=item.uidvalidity or 0, uid=item.uid, seen_at=now)
 
 
 def _quarantine(session: Session, item: Incoming, digest: str, reason: str, now: datetime) -> str:

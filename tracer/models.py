@@ -30,6 +30,7 @@ class RawMessage(SQLModel, table=True):
 
     __tablename__ = "raw_message"
     id: Optional[int] = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", index=True)
     sha256: str = Field(max_length=64, index=True)
     size: int
     data: Optional[bytes] = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
@@ -66,7 +67,6 @@ class Message(SQLModel, table=True):
     body_text: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
     attachments: list = _json(list)  # [{"filename":…, "size":…, "content_type":…}]
     auto_headers: dict = _json(dict)  # Auto-Submitted, Precedence, List-Id, content type…
-    raw_id: Optional[int] = Field(default=None, foreign_key="raw_message.id")
     template: Optional[str] = Field(default=None, max_length=200)  # replies sent by tracer
     sent_by: Optional[str] = Field(default=None, max_length=200)
     purged_at: Optional[datetime] = None

@@ -27,10 +27,13 @@ CHANNELS = ("email", "paper")
 # Events: the only write path is an insert.
 
 
-def add_event(session: Session, request: Request | None, kind: str, actor: str, now: datetime, **data: Any) -> Event:
-    event = Event(request_id=request.id if request else None, at=now, kind=kind, actor=actor, data=_jsonable(data))
-    session.add(event)
-    return event
+def add_event(session: Session, request: Request | None, kind: str, actor: str, now: datetime, **data: Any) -> None:
+    """Record an event; written with the transaction's commit (see tracer.bulk)."""
+    from tracer import bulk
+
+    if request is not None and request.id is None:
+        session.flush()
+    bulk.defer(session, Event, request_id=request.id if request else None, at=now, kind=kind, actor=actor, data=_jsonable(data))
 
 
 def _jsonable(data: dict) -> dict:

@@ -20,7 +20,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from tracer import register
+from tracer import bulk, register
 from tracer.errors import NotFound, UserError
 from tracer.models import Message, MessageRef, Outbox, Request
 
@@ -101,6 +101,7 @@ def _latest_in_chain(session: Session, request: Request) -> Request:
 def _adopt_waiting_replies(session: Session, rt, message: Message, request: Request, now: datetime) -> None:
     if not message.message_id or not _unlinked_replies_exist(session):
         return
+    bulk.flush_deferred(session)  # the waiting replies' references may still be in memory
     waiting = session.execute(
         select(Message)
         .join(MessageRef, MessageRef.message_id == Message.id)

@@ -25,15 +25,13 @@ def _blank_messages(session: Session, message_ids: list[int], now: datetime) -> 
         return
     for start in range(0, len(message_ids), 500):
         chunk = message_ids[start : start + 500]
-        raw_ids = [r for (r,) in session.execute(select(Message.raw_id).where(Message.id.in_(chunk), Message.raw_id.is_not(None)))]
         session.execute(
             update(Message)
             .where(Message.id.in_(chunk))
             .values(body_text=None, from_name=None, from_addr=None, to_addrs=[], cc_addrs=[], reply_to=None,
                     subject=None, attachments=[], purged_at=now)
         )
-        if raw_ids:
-            session.execute(update(RawMessage).where(RawMessage.id.in_(raw_ids)).values(data=None, purged_at=now))
+        session.execute(update(RawMessage).where(RawMessage.message_id.in_(chunk)).values(data=None, purged_at=now))
 
 
 def _blank_requests(session: Session, request_ids: list[int], now: datetime) -> None:
