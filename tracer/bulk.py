@@ -10,7 +10,7 @@ This keeps the per-message cost of a poll close to the parsing itself.
 from __future__ import annotations
 
 from sqlalchemy import event, insert
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 KEY = "deferred_rows"
 
@@ -33,7 +33,12 @@ def flush_deferred(session: Session) -> None:
     conn = session.connection()
     for model, items in rows.items():
         if items:
-            conn.execute(insert(model.__table__), items)
+            conn.execute(insert(model.__table__), [_resolve(item) for item in items])
+
+
+def _resolve(values: dict) -> dict:
+    """A value given as a row object (not flushed when deferred) becomes its id."""
+    return {k: (v.id if isinstance(v, SQLModel) else v) for k, v in values.items()}
 
 
 def _forget(session: Session) -> None:

@@ -116,11 +116,10 @@ def record_raw(session: Session, rt, item: Incoming, now: datetime) -> str:
         auto_headers=dict(parsed.auto_headers),
         created_at=now,
     )
-    session.add(message)
-    session.flush()
-    bulk.defer(session, RawMessage, message_id=message.id, sha256=digest, size=len(item.raw), data=zlib.compress(item.raw, 6))
+    session.add(message)  # flushed with the batch; deferred rows resolve its id then
+    bulk.defer(session, RawMessage, message_id=message, sha256=digest, size=len(item.raw), data=zlib.compress(item.raw, 6))
     for ref in _thread_ids(parsed):
-        bulk.defer(session, MessageRef, message_id=message.id, ref=ref)
+        bulk.defer(session, MessageRef, message_id=message, ref=ref)
     _note_location(session, message, item, now, new=True)
     if direction == "in":
         replies.attach_inbound(session, rt, message, parsed, now)
@@ -154,7 +153,7 @@ def _note_location(session: Session, message: Message, item: Incoming, now: date
         )
     ).first()
     if exists is None:
-        bulk.defer(session, MessageLocation, message_id=message.id, mailbox=item.mailbox, folder=item.folder,
+        bulk.defer(session, MessageLocation, message_id=message, mailbox=item.mailbox, folder=item.folder,
                    uidvalidity=item.uidvalidity or 0, uid=item.uid, seen_at=now)
 
 

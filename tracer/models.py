@@ -12,13 +12,12 @@ Schema changes go through Alembic (``tracer/migrations``); see
 ``docs/ARCHITECTURE.md``.
 """
 
-from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Optional
 
 from sqlalchemy import JSON, Column, LargeBinary, Text, UniqueConstraint, Index
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Relationship, SQLModel
 
 
 def _json(default=None):
@@ -67,6 +66,8 @@ class Message(SQLModel, table=True):
     body_text: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
     attachments: list = _json(list)  # [{"filename":…, "size":…, "content_type":…}]
     auto_headers: dict = _json(dict)  # Auto-Submitted, Precedence, List-Id, content type…
+    # lets a new message point to a request not yet flushed (one flush per batch)
+    request: Optional["Request"] = Relationship()
     template: Optional[str] = Field(default=None, max_length=200)  # replies sent by tracer
     sent_by: Optional[str] = Field(default=None, max_length=200)
     purged_at: Optional[datetime] = None

@@ -31,9 +31,7 @@ def add_event(session: Session, request: Request | None, kind: str, actor: str, 
     """Record an event; written with the transaction's commit (see tracer.bulk)."""
     from tracer import bulk
 
-    if request is not None and request.id is None:
-        session.flush()
-    bulk.defer(session, Event, request_id=request.id if request else None, at=now, kind=kind, actor=actor, data=_jsonable(data))
+    bulk.defer(session, Event, request_id=request, at=now, kind=kind, actor=actor, data=_jsonable(data))
 
 
 def _jsonable(data: dict) -> dict:
@@ -154,8 +152,7 @@ def open_request(
         created_at=now,
     )
     set_deadline(rt, request, has_reply_address)
-    session.add(request)
-    session.flush()
+    session.add(request)  # flushed with the batch: its id is not needed before
     add_event(
         session,
         request,

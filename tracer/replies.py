@@ -64,7 +64,7 @@ def attach_inbound(session: Session, rt, message: Message, parsed, now: datetime
             has_reply_address=bool(reply_address),
             parent=parent,
         )
-        message.request_id = request.id
+        message.request = request
         session.add(message)
     _adopt_waiting_replies(session, rt, message, request, now)
     return request
@@ -174,7 +174,7 @@ def _request_of_message(session: Session, message_id: str, exclude: int | None) 
 
 def apply_reply(session: Session, rt, request: Request, message: Message, now: datetime, how: str = "", actor: str = "tracer") -> None:
     """Link an outgoing message to a request; the first substantive reply stops the clock."""
-    message.request_id = request.id
+    message.request = request
     session.add(message)
     substantive = message.kind == SUBSTANTIVE
     first = substantive and (request.answered_at is None or message.received_at < request.answered_at)
@@ -225,6 +225,7 @@ def _split_after_answer(session: Session, rt, request: Request, now: datetime) -
         has_reply_address=bool(first.reply_to or first.from_addr),
         parent=request,
     )
+    session.flush()
     for m in late:
         m.request_id = child.id
         session.add(m)
