@@ -171,3 +171,13 @@ def test_sample_is_reproducible_and_control_gives_the_conformity_rate(engine, rt
         quality.control(session, rt, everything[1]["reference"], "non_conforme", "pas signée", "referent", NOW)
     with Session(engine) as session:
         assert quality.conformity(session, rt, date(2026, 7, 1), date(2026, 10, 1)) == {"controlled": 2, "conforme": 1, "rate": 50.0}
+
+
+def test_topics_breakdown_has_its_chart(engine, rt, quarter, tmp_path):
+    result = compute(engine, rt, "2026-10-15T00:00:00+02:00", ["category", "topic"])
+    path = tmp_path / "themes.xlsx"
+    exports.to_xlsx(result, ["category", "topic"], path)
+    book = load_workbook(path)
+    rows = list(book["Thèmes"].values)
+    assert rows[0] == ("Thème", "Réclamations", "Suggestions") and sum(r[1] for r in rows[1:]) == 1
+    assert book["Thèmes"]._charts

@@ -146,6 +146,8 @@ def to_xlsx(result: dict, by: list[str], path: Path, monthly: dict | None = None
         chart.add_data(data, titles_from_data=True)
         chart.set_categories(cats)
         chart_sheet.add_chart(chart, "E2")
+    if by == ["category", "topic"] and result["groups"]:
+        _topics_chart(book, result)
     defs = book.create_sheet("Définitions")
     defs.append(["Indicateur", "Mode de calcul"])
     for cell in defs[1]:
@@ -176,3 +178,26 @@ def to_html(result: dict, by: list[str], title: str) -> str:
         + "".join(body)
         + "</tbody></table></body></html>\n"
     )
+
+
+def _topics_chart(book, result: dict) -> None:
+    """Complaints and suggestions by topic, as the quality committee presents them."""
+    from openpyxl.chart import BarChart, Reference
+
+    sheet = book.create_sheet("Thèmes")
+    sheet.append(["Thème", "Réclamations", "Suggestions"])
+    topics: dict[str, list[int]] = {}
+    for group in result["groups"]:
+        row = topics.setdefault(label("topic", group["key"]["topic"] or "autre"), [0, 0])
+        row[0 if group["key"]["category"] == "reclamation" else 1] += group["received"]
+    for topic, (complaints, suggestions) in sorted(topics.items(), key=lambda item: -sum(item[1])):
+        sheet.append([topic, complaints, suggestions])
+    chart = BarChart()
+    chart.type = "bar"
+    chart.title = "Réclamations et suggestions par thème"
+    data = Reference(sheet, min_col=2, min_row=1, max_col=3, max_row=sheet.max_row)
+    chart.add_data(data, titles_from_data=True)
+    chart.set_categories(Reference(sheet, min_col=1, min_row=2, max_row=sheet.max_row))
+    chart.height, chart.width = 9, 18
+    sheet.add_chart(chart, "E2")
+    sheet.column_dimensions["A"].width = 30
