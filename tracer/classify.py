@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from tracer.parse import decode_header_value
 from tracer.rules_errors import RulesError
 
 CATEGORIES = ("information", "reclamation", "suggestion", "hors_perimetre", "automatique")
@@ -97,7 +98,10 @@ class Facts:
     @classmethod
     def of(cls, msg, mailbox_name: str | None, mailbox_address: str | None) -> "Facts":
         headers: dict[str, list[str]] = {}
-        for name, value in getattr(msg, "headers", []) or []:
+        pairs = getattr(msg, "raw_headers", None)
+        if pairs is None:  # any object with decoded ``headers`` will do
+            pairs = getattr(msg, "headers", []) or []
+        for name, value in pairs:  # decoded lazily, when a rule reads the value
             headers.setdefault(name.lower(), []).append(value or "")
         for name, value in (getattr(msg, "auto_headers", {}) or {}).items():
             headers.setdefault(name.lower(), [value or ""])
@@ -177,7 +181,7 @@ def _compile_header(spec: Any, problems: list[str], label: str) -> Check:
         if not values:
             return None
         for value in values:
-            probe = normalise(value).strip()
+            probe = normalise(decode_header_value(value)).strip()
             if pattern is not None and not pattern.search(probe):
                 continue
             if equals is not None and probe != equals:

@@ -68,9 +68,16 @@ class ParsedMessage:
     body_html: str | None = None
     attachments: list[dict] = field(default_factory=list)
     auto_headers: dict[str, str] = field(default_factory=dict)
-    headers: list[tuple[str, str]] = field(default_factory=list)
+    raw_headers: list[tuple[str, str]] = field(default_factory=list, repr=False)  # as on the wire
     content_type: str = "text/plain"
     report_type: str | None = None
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        """Every header with its RFC 2047 words decoded (computed on demand)."""
+        if not hasattr(self, "_decoded"):
+            self._decoded = [(name, decode_header_value(value)) for name, value in self.raw_headers]
+        return self._decoded
 
     def header(self, name: str) -> str | None:
         wanted = name.lower()
@@ -93,11 +100,11 @@ def parse(raw: bytes) -> ParsedMessage:
 
 def _parse(raw: bytes) -> ParsedMessage:
     msg = email.message_from_bytes(raw, policy=email.policy.compat32)
-    headers = [(name, _decode(value)) for name, value in msg.items()]
-    names = {name.lower() for name, _ in headers}
+    raw_headers = [(name, str(value)) for name, value in msg.items()]
+    names = {name.lower() for name, _ in raw_headers}
     if not names & set(KNOWN_HEADERS):
         raise ParseError("aucun en-tête reconnu (ni From, ni Date, ni Message-ID, ni Subject)")
-    parsed = ParsedMessage(sha256=hashlib.sha256(raw).hexdigest(), headers=headers)
+    parsed = ParsedMessage(sha256=hashlib.sha256(raw).hexdigest(), raw_headers=raw_headers)
     parsed.message_id = _first_id(msg.get("Message-ID"))
     parsed.subject = _clean(_decode(msg.get("Subject"))) if msg.get("Subject") is not None else None
     name, addr = _address(msg.get("From")) or _address(msg.get("Sender")) or (None, None)
@@ -122,6 +129,11 @@ def _parse(raw: bytes) -> ParsedMessage:
 
 # --------------------------------------------------------------------------
 # Headers.
+
+
+def decode_header_value(value) -> str:
+    """RFC 2047 decoding that never raises (bad charsets fall back)."""
+    return _decode(value)
 
 
 def _decode(value) -> str:
@@ -217,14 +229,16 @@ def _date(value) -> datetime | None:
     return parsed.astimezone(timezone.utc)
 
 
+MESSAGE_ID_LINE = re.compile(rb"^message-id:[ \t]*(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
+
+
 def message_id_of(raw: bytes) -> str | None:
-    """The Message-ID as :func:`parse` would give it, read from the headers only."""
-    try:
-        head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-        msg = email.message_from_bytes(head + b"\n\n", policy=email.policy.compat32)
-        return _first_id(msg.get("Message-ID"))
-    except Exception:
+    """The Message-ID as :func:`parse` would give it, read from the header block only."""
+    head = raw[:65536].split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    found = MESSAGE_ID_LINE.search(head)
+    if not found:
         return None
+    return _first_id(found.group(1).decode("latin-1"))
 
 
 def received_time_from_headers(raw: bytes) -> datetime | None:
