@@ -1,0 +1,134 @@
+"""Faults provoked for real: processes killed, the IMAP server stopped, a huge message."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage
+
+import pytest
+
+from mailfactory import make_mail
+
+UTC = timezone.utc
+BASE = datetime(2026, 9, 1, 6, 0, tzinfo=UTC)
+
+
+def tracer(config, *args, check=True):
+    result = subprocess.run([sys.executable, "-m", "tracer", "--config", str(config), *args],
+                            capture_output=True, text=True, timeout=600)
+    if check and result.returncode != 0:
+        raise AssertionError(f"tracer {' '.join(args)}: {result.returncode}\n{result.stderr}")
+    return result
+
+
+def count(db, table="message") -> int:
+    if not os.path.exists(db):
+        return -1  # never create the file before tracer does
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+    try:
+        return conn.execute(f"select count(*) from {table}").fetchone()[0]
+    except sqlite3.Error:
+        return -1
+    finally:
+        conn.close()
+
+
+def kill_when(proc, db, threshold, timeout=120) -> int | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        n = count(db)
+        if n >= threshold:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            return n
+        time.sleep(0.05)
+    proc.wait()
+    return None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("threshold", [0, 450, 1000])  # early, mid-backlog, late
+def test_import_killed_at_several_points_loses_and_duplicates_nothing(tmp_path, threshold):
+    maildir = tmp_path / "Maildir"
+    for sub in ("cur", "new", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    total = 1500
+    for i in range(total):
+        (maildir / "cur" / f"{1788000000 + i * 60}.M{i}P1.host:2,S").write_bytes(
+            make_mail(message_id=f"<imp-{i}@x.fr>", subject=f"Demande {i}"))
+    for i in range(3):
+        (maildir / "cur" / f"{1788000000 + i}.Mbad{i}P1.host:2,S").write_bytes(b"\x01\x02 illisible %d\n" % i)
+    cfg = tmp_path / "t.toml"
+    cfg.write_text(f'[tracer]\ndatabase_url = "sqlite:///{tmp_path / "t.db"}"\nreference_prefix = "PREF74"\n')
+    proc = subprocess.Popen([sys.executable, "-m", "tracer", "--config", str(cfg), "import", str(maildir)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    killed = kill_when(proc, tmp_path / "t.db", threshold)
+    assert killed is not None and killed < total, "the import finished before it could be killed"
+    summary = json.loads(tracer(cfg, "import", str(maildir), "--json").stdout)
+    assert summary["recorded"] + summary["duplicates"] + summary["quarantined"] == total + 3
+    cases = json.loads(tracer(cfg, "cases", "--json").stdout)
+    ids = [c["message_ids"][0] for c in cases]
+    assert len(ids) == total == len(set(ids))
+    assert sorted(int(c["reference"][-5:]) for c in cases) == list(range(1, total + 1))
+    assert len(json.loads(tracer(cfg, "quarantine", "--json").stdout)) == 3
+
+
+@pytest.mark.slow
+def test_imap_server_stopped_mid_fetch_then_restarted(dovecot, make_config):
+    user, _ = dovecot.user("qualite")
+    total = 1500
+    dovecot.server.append_many(user, "INBOX", [(make_mail(to=user, message_id=f"<mid-{i}@x.fr>"), BASE + timedelta(minutes=i))
+                                               for i in range(total)])
+    config = make_config([{"name": "qualite", "address": user, "username": user, "batch_size": 50, "timeout": 5}],
+                         port=dovecot.port)
+    db = config.parent / "tracer.db"
+    proc = subprocess.Popen([sys.executable, "-m", "tracer", "--config", str(config), "poll"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while count(db) < 200 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        dovecot.server.stop()
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        if dovecot.server.proc is None:
+            dovecot.server.start()
+    assert proc.returncode == 1, "the poll finished before the server was stopped"
+    assert "connexion" in err and "Traceback" not in err
+    recorded = count(db)
+    assert 0 < recorded < total
+    tracer(config, "poll")
+    cases = json.loads(tracer(config, "cases", "--json").stdout)
+    assert len(cases) == total == len({c["message_ids"][0] for c in cases})
+
+
+@pytest.mark.slow
+def test_a_25_mb_message_is_recorded_with_bounded_memory(dovecot, make_config):
+    user, _ = dovecot.user("qualite")
+    msg = EmailMessage()
+    msg["From"] = "Jeanne Martin <jeanne@example.org>"
+    msg["To"] = user
+    msg["Subject"] = "Pièces jointes pour mon dossier"
+    msg["Message-ID"] = "<gros@x.fr>"
+    msg.set_content("Bonjour, voici les pièces demandées.")
+    msg.add_attachment(os.urandom(25 * 1024 * 1024), maintype="application", subtype="pdf", filename="dossier.pdf")
+    dovecot.server.append(user, "INBOX", bytes(msg), BASE)
+    config = make_config([{"name": "qualite", "address": user, "username": user}], port=dovecot.port)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    summary = json.loads(tracer(config, "poll", "--json").stdout)
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    assert summary["recorded"] == 1
+    print(f"peak RSS of tracer poll with a 25 MB message: {peak_mb:.0f} MB (before: {before / 1024:.0f} MB)")
+    assert peak_mb < 500
+    (case,) = json.loads(tracer(config, "cases", "--json").stdout)
+    shown = json.loads(tracer(config, "show", case["reference"], "--json").stdout)
+    (attachment,) = shown["messages"][0]["attachments"]
+    assert attachment["filename"] == "dossier.pdf" and attachment["size"] == 25 * 1024 * 1024
