@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -11,7 +10,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from mailfactory import make_mail
-from tracer import config as config_mod, templates
 
 UTC = timezone.utc
 RECEIVED = datetime(2026, 9, 7, 8, 30, tzinfo=UTC)
@@ -117,41 +115,6 @@ def test_undefined_variable_is_refused_naming_it(setup):
     assert "Un agent vous rappellera." in smtp.parsed()[0].get_content()
 
 
-def test_every_shipped_template_renders_with_no_syntax_left():
-    cfg = config_mod.from_dict({})
-    context = {
-        "request": {"reference": "PREF74-2026-00042", "subject": "Question", "subject_clean": "Question",
-                    "received_at_fr": "7 septembre 2026 à 10 h 30", "received_date_fr": "7 septembre 2026",
-                    "deadline_fr": "14 septembre 2026", "category": "information", "topic": None},
-        "citizen": {"name": "Jeanne Martin", "email": "j@x.fr"},
-        "service": {"name": "q", "label": "Mission qualité", "signature": "Préfecture – Mission qualité", "contact": ["Tél. 04"]},
-        "mailbox": {"name": "q", "address": "q@x.fr"},
-        "today_fr": "8 septembre 2026",
-        "values": {"action": "x", "organisme": "la CAF", "service_competent": "le bureau des étrangers"},
-    }
-    names = [t.name for t in templates.list_templates(cfg)]
-    assert len(names) >= 9
-    for name in names:
-        rendered = templates.render(cfg, name, context)
-        for text in (rendered.subject, rendered.text):
-            assert "{{" not in text and "{%" not in text
-        assert "Préfecture – Mission qualité" in rendered.text and "PREF74-2026-00042" in rendered.text
-
-
-def test_sandbox_and_user_folder_override(tmp_path):
-    own = tmp_path / "modeles"
-    own.mkdir()
-    (own / "rendez_vous.txt.j2").write_text("+++\ntitle = \"Local\"\n+++\nBonjour {{ citizen.name }}\n", encoding="utf-8")
-    (own / "piege.txt.j2").write_text("{{ ''.__class__.__mro__[1].__subclasses__() }}", encoding="utf-8")
-    cfg = config_mod.from_dict({"tracer": {"templates_dir": str(own)}})
-    info = {t.name: t for t in templates.list_templates(cfg)}
-    assert info["rendez_vous"].title == "Local" and "permis_conduire" in info
-    context = {"citizen": {"name": "Paul"}, "request": {"subject_clean": "x", "reference": "R"}}
-    assert templates.render(cfg, "rendez_vous", context).text == "Bonjour Paul\n"
-    with pytest.raises(templates.TemplateError):
-        templates.render(cfg, "piege", context)
-
-
 def test_acknowledgement_is_sent_once_and_does_not_stop_the_clock(dovecot, make_config, smtp_server):
     user, _ = dovecot.user("qualite")
     for i in range(2):
@@ -167,3 +130,110 @@ def test_acknowledgement_is_sent_once_and_does_not_stop_the_clock(dovecot, make_
     assert len(acks) == 1  # two requests from the same sender the same day: one acknowledgement
     assert acks[0]["Auto-Submitted"] == "auto-replied" and "Accusé de réception" in acks[0]["Subject"]
     assert all(c["answered_at"] is None for c in json.loads(tracer(config, "cases", "--json").stdout))
+
+
+# --------------------------------------------------------------------------
+# The service layer (reply.prepare_reply / send_reply) on both databases.
+
+from sqlalchemy import select  # noqa: E402
+from sqlmodel import Session  # noqa: E402
+
+from tracer import config as config_mod, reply  # noqa: E402
+from tracer.errors import NotFound, UserError  # noqa: E402
+from tracer.models import Event, Message, Outbox, Request  # noqa: E402
+from tracer.runtime import Runtime  # noqa: E402
+
+BOX = "pref-qualite@haute-savoie.gouv.fr"
+
+
+def service_runtime(smtp_port: int | None) -> Runtime:
+    data = {
+        "tracer": {"reference_prefix": "PREF74"},
+        "mailbox": [{"name": "qualite", "address": BOX, "host": "127.0.0.1", "tls": "none", "sent": "Envoyés"}],
+        "service": [{"name": "qualite", "label": "Mission qualité", "signature": "Préfecture – Mission qualité",
+                     "contact": ["Tél. 04 50 33 60 00"]}],
+    }
+    if smtp_port is not None:
+        data["smtp"] = {"host": "127.0.0.1", "port": smtp_port, "tls": "none", "timeout": 5}
+    return Runtime(config_mod.from_dict(data))
+
+
+def insert_request(engine, reference="PREF74-2026-00042", category="information", sender_addr="jeanne.martin@example.org",
+                   subject="TR: RE: Titre de séjour") -> None:
+    with Session(engine) as session:
+        request = Request(reference=reference, channel="email", mailbox="qualite", service="qualite", category=category,
+                          sender_addr=sender_addr, sender_name="Jeanne Martin", subject=subject,
+                          received_at=RECEIVED, deadline=RECEIVED + timedelta(days=7), created_at=RECEIVED)
+        session.add(request)
+        session.flush()
+        first, follow_up = f"<premier-{reference}@exemple.fr>", f"<relance-{reference}@exemple.fr>"
+        for i, (mid, refs) in enumerate([(first, []), (follow_up, [first])]):
+            session.add(Message(dedup_key=mid, message_id=mid, direction="in", request_id=request.id, mailbox="qualite",
+                                folder="INBOX", received_at=RECEIVED + timedelta(hours=i), from_addr=sender_addr,
+                                subject=subject, references=refs, created_at=RECEIVED))
+        session.commit()
+
+
+def test_reply_is_recorded_with_its_outbox_row_and_threaded_to_the_last_inbound(engine, smtp_server):
+    rt = service_runtime(smtp_server.port)
+    insert_request(engine)
+    now = RECEIVED + timedelta(days=1)
+    result = reply.send_reply(engine, rt, "PREF74-2026-00042", "rendez_vous", "agent.martin", {}, now)
+    assert result["status"] == "sent" and result["error"] is None
+    (mail,) = smtp_server.parsed()
+    assert mail["Subject"] == "RE: Titre de séjour [PREF74-2026-00042]"
+    assert mail["In-Reply-To"] == "<relance-PREF74-2026-00042@exemple.fr>"
+    assert mail["References"].strip() == "<premier-PREF74-2026-00042@exemple.fr> <relance-PREF74-2026-00042@exemple.fr>"
+    assert mail["From"] == BOX and mail["To"] == "jeanne.martin@example.org"
+    with Session(engine) as session:
+        request = session.execute(select(Request)).scalars().one()
+        out = session.execute(select(Message).where(Message.direction == "out")).scalars().one()
+        row = session.execute(select(Outbox)).scalars().one()
+        events = session.execute(select(Event).where(Event.request_id == request.id)).scalars().all()
+    assert out.message_id == out.dedup_key == row.message_id == mail["Message-ID"]
+    assert (out.kind, out.template, out.sent_by, out.folder, out.request_id) == ("reply", "rendez_vous", "agent.martin",
+                                                                               "Envoyés", request.id)
+    assert out.body_text.startswith("Bonjour Jeanne Martin,")
+    assert request.answered_at == now and request.answer_message_id == out.id
+    assert any(e.actor == "agent.martin" and e.data.get("template") == "rendez_vous" for e in events)
+
+
+def test_smtp_down_the_reply_is_still_recorded_and_queued(engine, smtp_server):
+    rt = service_runtime(smtp_server.port)
+    insert_request(engine)
+    smtp_server.stop()
+    now = RECEIVED + timedelta(days=1)
+    result = reply.send_reply(engine, rt, "PREF74-2026-00042", "rendez_vous", "agent.martin", {}, now)
+    assert result["status"] == "pending" and "connexion impossible" in result["error"]
+    with Session(engine) as session:
+        assert session.execute(select(Request)).scalars().one().answered_at == now
+        assert session.execute(select(Outbox)).scalars().one().status == "pending"
+
+
+def test_preview_records_and_sends_nothing(engine, smtp_server):
+    rt = service_runtime(smtp_server.port)
+    insert_request(engine)
+    result = reply.send_reply(engine, rt, "PREF74-2026-00042", "titre_sejour_renouvellement", "a", {}, RECEIVED, preview=True)
+    assert result["preview"].startswith(f"De : {BOX}\nÀ : jeanne.martin@example.org\nObjet : RE: Titre de séjour [PREF74-2026-00042]")
+    assert "ANEF" in result["preview"] and smtp_server.messages == []
+    with Session(engine) as session:
+        assert session.execute(select(Outbox)).scalars().all() == []
+        assert session.execute(select(Message).where(Message.direction == "out")).scalars().all() == []
+
+
+def test_refusals_are_french_user_errors_and_write_nothing(engine):
+    rt = service_runtime(None)
+    insert_request(engine)
+    insert_request(engine, reference="PREF74-2026-00043", sender_addr=None)
+    insert_request(engine, reference="PREF74-2026-00044", category="automatique")
+    with pytest.raises(NotFound, match="demande PREF74-2026-09999 introuvable"):
+        reply.send_reply(engine, rt, "PREF74-2026-09999", "rendez_vous", "a", {}, RECEIVED)
+    with pytest.raises(UserError, match="n'a pas d'adresse électronique"):
+        reply.send_reply(engine, rt, "PREF74-2026-00043", "rendez_vous", "a", {}, RECEIVED)
+    with pytest.raises(UserError, match="message automatique"):
+        reply.send_reply(engine, rt, "PREF74-2026-00044", "rendez_vous", "a", {}, RECEIVED)
+    with pytest.raises(UserError, match="« action » non définie"):
+        reply.send_reply(engine, rt, "PREF74-2026-00042", "reclamation_excuses", "a", {}, RECEIVED)
+    with Session(engine) as session:
+        assert session.execute(select(Outbox)).scalars().all() == []
+        assert all(r.answered_at is None for r in session.execute(select(Request)).scalars())

@@ -9,6 +9,7 @@ Sent folder, the Message-ID makes it the same message, not a second reply.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,7 +20,9 @@ from sqlmodel import Session
 
 from tracer import clock, outbox, register, replies, templates
 from tracer.errors import UserError
-from tracer.models import Message, MessageRef, Request
+from tracer.models import Message, MessageRef, Outbox, Request
+
+log = logging.getLogger("tracer.reply")
 
 RE_PREFIX = re.compile(r"^\s*((re|tr|fwd?|aw|wg)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 
@@ -63,13 +66,23 @@ def context_for(rt, request: Request, values: dict, now: datetime) -> dict:
             "category": request.category,
             "topic": request.topic,
         },
-        "citizen": {"name": request.sender_name or "Madame, Monsieur", "email": request.sender_addr or ""},
+        "citizen": _citizen(request),
         "service": service,
         "mailbox": {"name": box.name if box else None, "address": box.address if box else ""},
         "today_fr": templates.date_fr(now, tz),
         "values": dict(values),
         **values,
     }
+
+
+def _citizen(request: Request) -> dict:
+    """The sender's display name when it looks like a name, else the courteous fallback."""
+    name = " ".join((request.sender_name or "").split()).strip("\"' ")
+    if not name or "@" in name or not any(c.isalpha() for c in name):
+        return {"name": "Madame, Monsieur", "email": request.sender_addr or "", "greeting": "Madame, Monsieur,"}
+    if name.isupper() or name.islower():  # « JEANNE MARTIN » -> « Jeanne Martin »
+        name = " ".join("-".join(p.capitalize() for p in w.split("-")) for w in name.split())
+    return {"name": name, "email": request.sender_addr or "", "greeting": f"Bonjour {name},"}
 
 
 def _mailbox(rt, request: Request):
@@ -84,8 +97,16 @@ def _mailbox(rt, request: Request):
     return None
 
 
-def prepare(session: Session, rt, reference: str, template: str, values: dict, now: datetime) -> PreparedReply:
+def prepare_reply(session: Session, rt, reference: str, template: str, values: dict, now: datetime) -> PreparedReply:
+    """Render the reply and work out its headers; writes nothing.
+
+    Raises ``NotFound`` (reference, template), ``UserError`` (no address,
+    automatic mail) or ``TemplateError`` (missing variable).
+    """
     request = register.get_request(session, reference)
+    if request.category == "automatique":
+        raise UserError(f"la demande {request.reference} est un message automatique (réponse automatique, rebond, "
+                        "lettre d'information) : on n'y répond pas ; reclassez-la d'abord si c'est une erreur")
     if not request.sender_addr:
         raise UserError(f"la demande {reference} n'a pas d'adresse électronique de réponse : répondez par courrier")
     box = _mailbox(rt, request)
@@ -102,7 +123,7 @@ def prepare(session: Session, rt, reference: str, template: str, values: dict, n
                          in_reply_to, references, box.name)
 
 
-def preview(prepared: PreparedReply) -> str:
+def render_preview(prepared: PreparedReply) -> str:
     head = [
         f"De : {prepared.sender}",
         f"À : {prepared.recipient}",
@@ -110,14 +131,29 @@ def preview(prepared: PreparedReply) -> str:
     ]
     if prepared.in_reply_to:
         head.append(f"En réponse à : {prepared.in_reply_to}")
+    if prepared.references:
+        head.append(f"Références : {' '.join(prepared.references)}")
+    if prepared.html is not None:
+        head.append("Version HTML : oui")
     return "\n".join(head) + "\n\n" + prepared.text
 
 
-def send(engine: Engine, rt, reference: str, template: str, by: str, values: dict, now: datetime, kind: str = "reply") -> dict:
+def send_reply(engine: Engine, rt, reference: str, template: str, by: str, values: dict, now: datetime,
+               kind: str = "reply", preview: bool = False) -> dict:
+    """Queue, record and send a template reply; with ``preview`` only render it.
+
+    The outbox row, the outgoing ``Message`` and the reply event are one
+    transaction; delivery is attempted after the commit, so an SMTP failure
+    leaves the reply recorded and queued (``status`` "pending", ``error``).
+    """
+    if preview:
+        with Session(engine) as session:
+            prepared = prepare_reply(session, rt, reference, template, values, now)
+            return {"reference": prepared.request.reference, "status": "preview", "preview": render_preview(prepared)}
     if not by or not by.strip():
         raise UserError("--by : le nom de l'agent est obligatoire")
     with Session(engine, expire_on_commit=False) as session:
-        prepared = prepare(session, rt, reference, template, values, now)
+        prepared = prepare_reply(session, rt, reference, template, values, now)
         extra = {"Auto-Submitted": "auto-replied"} if kind == "ack" else None
         row = outbox.enqueue(
             session, kind=kind, sender=prepared.sender, recipients=[prepared.recipient], subject=prepared.subject,
@@ -140,8 +176,6 @@ def send(engine: Engine, rt, reference: str, template: str, by: str, values: dic
         outbox_id, request_ref = row.id, prepared.request.reference
     status = outbox.deliver(engine, rt.cfg, outbox_id, now)
     with Session(engine) as session:
-        from tracer.models import Outbox
-
         row = session.get(Outbox, outbox_id)
         return {"reference": request_ref, "outbox_id": outbox_id, "status": status, "message_id": row.message_id,
                 "error": row.last_error}
@@ -154,8 +188,6 @@ def acknowledge_new(engine: Engine, rt, now: datetime) -> list[str]:
     address, at most one per sender per day (mail-loop guard); an
     acknowledgement does not stop the clock.
     """
-    from tracer.models import Outbox
-
     boxes = {b.name: b for b in rt.cfg.mailboxes if b.acknowledge}
     if not boxes:
         return []
@@ -179,7 +211,11 @@ def acknowledge_new(engine: Engine, rt, now: datetime) -> list[str]:
             already.add(request.sender_addr)
             todo.append((request.reference, boxes[request.mailbox].acknowledge_template))
     for reference, template in todo:
-        send(engine, rt, reference, template, "tracer", {}, now, kind="ack")
+        try:
+            send_reply(engine, rt, reference, template, "tracer", {}, now, kind="ack")
+        except UserError as exc:  # a broken template must not stop the poll, nor the other acknowledgements
+            log.error("accusé de réception de %s impossible : %s", reference, exc)
+            continue
         sent.append(reference)
     return sent
 

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 
 from tracer import outbox, reply, templates
 from tracer.cli.context import fail
-from tracer.cli.tables import short_time
 from tracer.runtime import Runtime
 
 
 def register(sub) -> None:
     p = sub.add_parser("templates", help="les réponses types disponibles")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--check", action="store_true", help="vérifie la syntaxe et l'en-tête de chaque modèle")
     p.set_defaults(handler=cmd_templates)
 
     p = sub.add_parser("reply", help="répond à une demande avec une réponse type")
@@ -27,7 +28,7 @@ def register(sub) -> None:
     p = sub.add_parser("outbox", help="envois en attente ou en échec")
     p.add_argument("--retry", action="store_true", help="tente maintenant l'envoi des messages en attente")
     p.add_argument("--force", type=int, action="append", default=[], metavar="ID",
-                   help="avec --retry : renvoie un message à l'état incertain")
+                   help="renvoie ce message même à l'état incertain ou refusé (après vérification)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_outbox)
 
@@ -43,6 +44,13 @@ def _values(pairs: list[str]) -> dict:
 
 
 def cmd_templates(args, ctx) -> int:
+    if args.check:
+        problems = templates.check_all(ctx.config)
+        for line in problems:
+            ctx.err.print(line, markup=False, soft_wrap=True)
+        if not problems:
+            ctx.console.print(f"{len(templates.list_templates(ctx.config))} modèle(s), aucun problème.")
+        return 1 if problems else 0
     items = templates.list_templates(ctx.config)
     if args.json:
         ctx.print_json([{"name": t.name, "title": t.title, "categories": t.categories, "topics": t.topics} for t in items])
@@ -51,7 +59,7 @@ def cmd_templates(args, ctx) -> int:
     for column in ("Nom", "Titre", "Catégories"):
         table.add_column(column)
     for t in items:
-        table.add_row(t.name, t.title, ", ".join(t.categories))
+        table.add_row(Text(t.name), Text(t.title), Text(", ".join(t.categories)))
     ctx.console.print(table)
     return 0
 
@@ -60,41 +68,56 @@ def cmd_reply(args, ctx) -> int:
     rt = Runtime(ctx.config)
     values = _values(args.set)
     now = ctx.now()
+    result = reply.send_reply(ctx.engine, rt, args.reference, args.template, args.by, values, now, preview=args.preview)
     if args.preview:
-        with ctx.session() as session:
-            prepared = reply.prepare(session, rt, args.reference, args.template, values, now)
-            text = reply.preview(prepared)
-        ctx.console.print(text, markup=False, highlight=False)
+        if args.json:
+            ctx.print_json(result)
+        else:
+            ctx.console.print(result["preview"], markup=False, highlight=False)
         return 0
-    result = reply.send(ctx.engine, rt, args.reference, args.template, args.by, values, now)
     if args.json:
         ctx.print_json(result)
-    elif result["status"] == "sent":
-        ctx.console.print(f"Réponse envoyée pour {result['reference']} ({result['message_id']}).")
+        return 1 if result["status"] == "failed" else 0
+    if result["status"] == "sent":
+        ctx.console.print(f"Réponse envoyée pour {result['reference']} ({result['message_id']}).", markup=False, soft_wrap=True)
+    elif result["status"] == "failed":
+        ctx.err.print(f"Réponse enregistrée pour {result['reference']} mais refusée définitivement : {result['error']}. "
+                      f"Voir « tracer outbox » (envoi n° {result['outbox_id']}).", markup=False, soft_wrap=True)
+        return 1
+    elif result["status"] == "sending":
+        ctx.console.print(f"Réponse enregistrée pour {result['reference']} ; {result['error']}. Vérifiez avec "
+                          f"« tracer outbox » (envoi n° {result['outbox_id']}) avant tout renvoi.", markup=False, soft_wrap=True)
     else:
-        ctx.console.print(f"Réponse enregistrée pour {result['reference']} ; envoi en attente : {result['error']}. "
-                          "Elle sera renvoyée automatiquement (ou avec « tracer outbox --retry »).")
+        ctx.console.print(f"Réponse enregistrée ; envoi en attente : {result['error']}. Demande {result['reference']} : "
+                          "la réponse partira automatiquement (ou avec « tracer outbox --retry »).", markup=False, soft_wrap=True)
     return 0
 
 
 def cmd_outbox(args, ctx) -> int:
     cfg = ctx.config
-    results = []
-    if args.retry:
-        results = outbox.retry_due(ctx.engine, cfg, ctx.now(), all_pending=True, force_ids=args.force)
+    results, now = [], ctx.now()
+    if args.retry:  # every pending one, whatever its next attempt time, and the forced ones
+        results = outbox.retry_due(ctx.engine, cfg, now, all_pending=True, force_ids=args.force)
+    elif args.force:  # --force ID alone resends just those
+        results = [{"id": i, "status": outbox.deliver(ctx.engine, cfg, i, now, force=True)} for i in args.force]
     with ctx.session() as session:
         items = outbox.listing(session, cfg.tz)
     if args.json:
         ctx.print_json({"sent": sum(r["status"] == "sent" for r in results), "results": results, "queued": items})
         return 0
-    if args.retry:
+    if args.retry or args.force:
         ctx.console.print(f"{sum(r['status'] == 'sent' for r in results)} message(s) envoyé(s) sur {len(results)} tenté(s).")
     labels = {"pending": "en attente", "failed": "refusé", "uncertain": "état incertain"}
     table = Table(title=f"File d'envoi : {len(items)} message(s)", title_justify="left")
     for column in ("N°", "Type", "État", "À", "Objet", "Essais", "Dernière erreur"):
         table.add_column(column, overflow="fold")
     for r in items:
-        table.add_row(str(r["id"]), r["kind"], labels.get(r["status"], r["status"]), ", ".join(r["to"]), r["subject"],
-                      str(r["attempts"]), r["last_error"] or "—")
+        cells = (str(r["id"]), r["kind"], labels.get(r["status"], r["status"]), ", ".join(r["to"]), r["subject"],
+                 str(r["attempts"]), r["last_error"] or "—")
+        table.add_row(*(Text(c) for c in cells))  # no rich markup: « [smtp] » and « [PREF74-…] » stay as written
     ctx.console.print(table)
+    uncertain = [str(r["id"]) for r in items if r["status"] == "uncertain"]
+    if uncertain:
+        ctx.console.print(f"État incertain (n° {', '.join(uncertain)}) : l'envoi a peut-être abouti. Vérifiez qu'il n'est "
+                          "pas arrivé avant de le renvoyer avec « tracer outbox --retry --force N° ».", markup=False, soft_wrap=True)
     return 0
