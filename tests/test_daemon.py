@@ -100,7 +100,9 @@ def test_daemon_polls_alerts_once_survives_restarts_and_a_dead_server(daemon_set
     config, user, dovecot, smtp = daemon_setup
     proc = start(config)
     try:
-        assert wait_for(lambda: len(json.loads(tracer(config, "cases", "--json").stdout)) == 2, 20)
+        if not wait_for(lambda: len(json.loads(tracer(config, "cases", "--json").stdout)) == 2, 30):
+            proc.kill()
+            raise AssertionError("nothing recorded; daemon said:\n" + proc.communicate()[1][-3000:])
         alerts = wait_for(lambda: [m for m in smtp.parsed() if "demande(s) à traiter" in m["Subject"]], 20)
         assert len(alerts) == 1
         body = alerts[0].get_content()
