@@ -127,7 +127,8 @@ def test_daemon_polls_alerts_once_survives_restarts_and_a_dead_server(daemon_set
             dovecot.server.start()  # the server is shared by the other tests
         code, took, err = stop(proc)
     assert code == 0 and took < 10, err[-2000:]
-    assert "Traceback" not in err and "mot-de-passe" not in err
+    assert "Traceback" not in err and "mot-de-passe" not in err  # no password in the logs
+    assert "Quels documents" not in err and "jeanne.martin" not in err  # nor a message body or an address
     for line in err.splitlines():
         json.loads(line)  # one JSON object per line
     count = len([m for m in smtp.parsed() if "demande(s) à traiter" in m["Subject"]])
