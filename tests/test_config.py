@@ -156,3 +156,10 @@ def test_no_file_gives_embedded_defaults(tmp_path, monkeypatch):
     assert cfg.tracer.holiday_zone == "metropole"
     assert cfg.database_url.startswith("sqlite:///")
     assert (cfg.rules_dir / "README.md").exists()
+
+
+def test_missing_rules_dir_falls_back_to_the_shipped_rules_with_a_warning(tmp_path, capsys):
+    path = write(tmp_path, '[tracer]\nrules_dir = "nulle-part"\n')
+    cfg = config.load(str(path))
+    assert (cfg.rules_dir / "automatique.toml").exists()
+    assert "tracer.rules_dir : dossier introuvable" in capsys.readouterr().err

@@ -169,14 +169,27 @@ class Config:
 
     @property
     def rules_dir(self) -> Path:
+        """The configured rules folder; a missing one falls back to the shipped rules, with a warning."""
         if self.tracer.rules_dir:
-            return self._resolve(self.tracer.rules_dir)
+            for candidate in self._candidates(self.tracer.rules_dir):
+                if candidate.is_dir():
+                    return candidate
+            _warn_once(f"tracer.rules_dir : dossier introuvable ({self.tracer.rules_dir}), règles livrées utilisées")
         return paths.default_rules_dir()
+
+    def _candidates(self, value: str) -> list[Path]:
+        path = Path(value).expanduser()
+        if path.is_absolute():
+            return [path]
+        return [self.base_dir / path, Path.cwd() / path]
 
     @property
     def templates_dir(self) -> Path | None:
         """The prefecture's own templates (looked up before the shipped ones)."""
         if self.tracer.templates_dir:
+            for candidate in self._candidates(self.tracer.templates_dir):
+                if candidate.is_dir():
+                    return candidate
             return self._resolve(self.tracer.templates_dir)
         return None
 
@@ -200,6 +213,17 @@ class Config:
     def _resolve(self, value: str) -> Path:
         path = Path(value).expanduser()
         return path if path.is_absolute() else (self.base_dir / path)
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    import sys
+
+    if message not in _warned:
+        _warned.add(message)
+        sys.stderr.write(f"configuration : avertissement : {message}\n")
 
 
 # --------------------------------------------------------------------------
