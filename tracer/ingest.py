@@ -86,6 +86,7 @@ def record_raw(session: Session, rt, item: Incoming, now: datetime) -> str:
     dedup_key = parsed.message_id or f"sha256:{digest}"
     known = session.info.get("known_keys")
     if known is None or dedup_key in known:
+        flush_fast(session)
         existing = session.execute(select(Message).where(Message.dedup_key == dedup_key)).scalars().first()
         if existing is not None:
             _note_location(session, existing, item, now)
@@ -93,6 +94,10 @@ def record_raw(session: Session, rt, item: Incoming, now: datetime) -> str:
     if known is not None:
         known.add(dedup_key)
     direction = "out" if item.role == "sent" else "in"
+    if known is not None and direction == "in" and _simple(session, parsed):
+        _record_fast(session, rt, item, parsed, dedup_key, digest, now)
+        return RECORDED
+    flush_fast(session)
     message = Message(
         dedup_key=dedup_key,
         message_id=parsed.message_id,
@@ -126,6 +131,97 @@ def record_raw(session: Session, rt, item: Incoming, now: datetime) -> str:
     else:
         replies.attach_outbound(session, rt, message, parsed, now)
     return RECORDED
+
+
+# --------------------------------------------------------------------------
+# The fast path: a new inbound message with no thread opens a request; its
+# rows are inserted in bulk (executemany with RETURNING) rather than through
+# ORM objects. Any other message first flushes these rows, so every query of
+# the slow path sees them.
+
+FAST = "fast_rows"
+
+
+def _simple(session: Session, parsed) -> bool:
+    return not (parsed.in_reply_to or parsed.references or register.references_in(parsed.subject)) and not replies.unlinked_replies_exist(session)
+
+
+def _record_fast(session: Session, rt, item: Incoming, parsed, dedup_key: str, digest: str, now: datetime) -> None:
+    from tracer.stats import derived_fields
+
+    box = next((b for b in rt.cfg.mailboxes if b.name == item.mailbox), None)
+    decision = rt.rules.classify(parsed, mailbox_name=item.mailbox, mailbox_address=box.address if box else None)
+    service = box.service if box is not None else item.mailbox
+    sender = parsed.reply_to or parsed.from_addr
+    days = None
+    if decision.category not in register.EXCLUDED:
+        days = rt.deadline_rules.days_for("email", decision.category or "information", service, has_reply_address=bool(sender))
+    deadline = rt.calendar.deadline(item.received_at, days) if days is not None else None
+    year = item.received_at.astimezone(rt.cfg.tz).year
+    request = {
+        "reference": register.next_reference(session, rt.cfg.tracer.reference_prefix, year), "channel": "email",
+        "mailbox": item.mailbox, "service": service, "category": decision.category, "topic": decision.topic,
+        "rule_ids": list(decision.rule_ids), "sender_addr": _cut(sender, 500), "sender_name": _cut(parsed.from_name, 500),
+        "subject": parsed.subject, "received_at": item.received_at, "deadline": deadline, "deadline_days": days,
+        "answered_at": None, "answer_message_id": None, "parent_id": None, "purged_at": None, "created_at": now,
+        **derived_fields(item.received_at, None, rt.calendar),
+    }
+    message = _message_values(item, parsed, dedup_key, "in", now)
+    event = {"at": now, "kind": "received", "actor": "tracer", "data": register._jsonable({
+        "channel": "email", "mailbox": item.mailbox, "service": service, "category": decision.category,
+        "topic": decision.topic, "rules": list(decision.rule_ids), "deadline": deadline, "parent": None})}
+    raw = {"sha256": digest, "size": len(item.raw), "data": zlib.compress(item.raw, 6)}
+    location = None
+    if item.uid is not None and item.folder is not None:
+        location = {"mailbox": item.mailbox, "folder": item.folder, "uidvalidity": item.uidvalidity or 0, "uid": item.uid, "seen_at": now}
+    rows = session.info.get(FAST)
+    if rows is None:
+        rows = session.info[FAST] = []
+        from sqlalchemy import event as sa_event
+
+        if not session.info.get("fast_hook"):
+            sa_event.listen(session, "before_commit", flush_fast)
+            session.info["fast_hook"] = True
+    rows.append((request, message, event, raw, location))
+
+
+def _message_values(item: Incoming, parsed, dedup_key: str, direction: str, now: datetime) -> dict:
+    return {
+        "dedup_key": dedup_key, "message_id": parsed.message_id, "direction": direction,
+        "kind": "mail" if direction == "in" else "reply", "request_id": None, "mailbox": item.mailbox,
+        "folder": item.folder, "source": item.source, "received_at": item.received_at, "date_header": parsed.date,
+        "from_addr": _cut(parsed.from_addr, 500), "from_name": _cut(parsed.from_name, 500),
+        "to_addrs": list(parsed.to_addrs), "cc_addrs": list(parsed.cc_addrs), "reply_to": _cut(parsed.reply_to, 500),
+        "subject": parsed.subject, "in_reply_to": _cut(parsed.in_reply_to, 998), "references": list(parsed.references),
+        "body_text": parsed.body_text, "attachments": list(parsed.attachments), "auto_headers": dict(parsed.auto_headers),
+        "template": None, "sent_by": None, "purged_at": None, "created_at": now,
+    }
+
+
+def flush_fast(session: Session) -> None:
+    rows = session.info.get(FAST)
+    if not rows:
+        return
+    session.info[FAST] = []
+    from sqlalchemy import insert
+
+    from tracer.models import Event, Request
+
+    conn = session.connection()
+    request_ids = conn.execute(
+        insert(Request.__table__).returning(Request.__table__.c.id, sort_by_parameter_order=True), [r[0] for r in rows]
+    ).scalars().all()
+    messages = []
+    for (request, message, *_), request_id in zip(rows, request_ids):
+        messages.append({**message, "request_id": request_id})
+    message_ids = conn.execute(
+        insert(Message.__table__).returning(Message.__table__.c.id, sort_by_parameter_order=True), messages
+    ).scalars().all()
+    conn.execute(insert(Event.__table__), [{**r[2], "request_id": rid} for r, rid in zip(rows, request_ids)])
+    conn.execute(insert(RawMessage.__table__), [{**r[3], "message_id": mid} for r, mid in zip(rows, message_ids)])
+    locations = [{**r[4], "message_id": mid} for r, mid in zip(rows, message_ids) if r[4] is not None]
+    if locations:
+        conn.execute(insert(MessageLocation.__table__), locations)
 
 
 def _thread_ids(parsed) -> list[str]:

@@ -99,7 +99,7 @@ def _latest_in_chain(session: Session, request: Request) -> Request:
 
 
 def _adopt_waiting_replies(session: Session, rt, message: Message, request: Request, now: datetime) -> None:
-    if not message.message_id or not _unlinked_replies_exist(session):
+    if not message.message_id or not unlinked_replies_exist(session):
         return
     bulk.flush_deferred(session)  # the waiting replies' references may still be in memory
     waiting = session.execute(
@@ -112,7 +112,7 @@ def _adopt_waiting_replies(session: Session, rt, message: Message, request: Requ
         apply_reply(session, rt, request, reply, now, how="fil (réponse relevée avant la demande)")
 
 
-def _unlinked_replies_exist(session: Session) -> bool:
+def unlinked_replies_exist(session: Session) -> bool:
     """Checked once per session: most batches have no reply waiting for its request."""
     flag = session.info.get("unlinked_replies")
     if flag is None:
