@@ -50,3 +50,28 @@ def test_unreachable_database_is_a_french_line(tmp_path):
     cfg.write_text('[tracer]\ndatabase_url = "postgresql+psycopg://nobody@127.0.0.1:1/none"\n')
     out = subprocess.run([sys.executable, "-m", "tracer", "--config", str(cfg), "cases"], capture_output=True, text=True)
     assert out.returncode == 1 and "base de données inaccessible" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_migration_killed_half_way_leaves_no_half_schema(tmp_path):
+    """SIGKILL during the first migration: the next command migrates cleanly."""
+    import signal
+    import time
+
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    code = (
+        "import os, signal\n"
+        "from sqlalchemy import event\n"
+        "from tracer import db\n"
+        f"engine = db.make_engine({url!r})\n"
+        "count = [0]\n"
+        "@event.listens_for(engine, 'before_cursor_execute')\n"
+        "def kill(*a):\n"
+        "    count[0] += 1\n"
+        "    if count[0] == 12: os.kill(os.getpid(), signal.SIGKILL)\n"
+        "db.upgrade(engine)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True)
+    assert proc.returncode == -signal.SIGKILL
+    engine = db.open_engine(url)
+    assert db.current_revision(engine) == db.SCHEMA_HEAD
+    engine.dispose()

@@ -42,12 +42,19 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn, _record):  # pragma: no cover - exercised by every test
+        # pysqlite starts transactions only before DML: take control so that DDL
+        # (migrations) is transactional too and a crash mid-migration rolls back
+        dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):  # pragma: no cover - exercised by every test
+        conn.exec_driver_sql("BEGIN")
 
     return engine
 

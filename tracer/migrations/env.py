@@ -16,6 +16,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            transactional_ddl=True,  # all or nothing, SQLite included (see tracer.db)
         )
         context.run_migrations()
 
