@@ -140,7 +140,7 @@ def test_sigkill_in_the_middle_of_a_backlog_loses_and_duplicates_nothing(dovecot
     import sqlite3
 
     while time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.2)
+        time.sleep(0.02)
         try:
             with sqlite3.connect(db, timeout=1) as conn:
                 count = conn.execute("select count(*) from message").fetchone()[0]
