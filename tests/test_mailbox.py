@@ -89,3 +89,32 @@ def test_missing_folder_is_a_folder_error(dovecot):
         with pytest.raises(MailboxError) as err:
             imap.select("Nulle-part")
     assert err.value.folder_only
+
+
+def test_batches_are_bounded_in_count_and_bytes():
+    from tracer.mailbox import plan_batches
+
+    sizes = {1: 10, 2: 10, 3: 10, 4: 100, 5: 10, 6: 10}
+    assert plan_batches([1, 2, 3, 4, 5, 6], sizes, max_count=2, max_bytes=1000) == [[1, 2], [3, 4], [5, 6]]
+    # a message larger than the byte budget is fetched alone; the others fill up to it
+    assert plan_batches([1, 2, 3, 4, 5, 6], sizes, max_count=10, max_bytes=25) == [[1, 2], [3], [4], [5, 6]]
+    assert plan_batches([], {}, 5, 5) == []
+
+
+def test_fetch_batches_reads_ahead_and_gives_every_batch_in_order(dovecot):
+    user, _ = dovecot.user()
+    for i in range(7):
+        dovecot.server.append(user, "INBOX", make_mail(subject=f"n{i}"), datetime(2026, 7, 1, 9, i, tzinfo=PARIS))
+    with ImapMailbox(box_for(dovecot, user, batch_size=3)) as imap:
+        imap.select("INBOX")
+        uids = imap.new_uids(0)
+        batches = imap.batches(uids)
+        assert batches == [uids[0:3], uids[3:6], uids[6:7]]
+        seen = [(batch, [m.uid for m in fetched]) for batch, fetched in imap.fetch_batches(batches)]
+        assert seen == [(b, b) for b in batches]
+        # the connection is free again once the generator has ended
+        assert imap.new_uids(0) == uids
+        # a caller that stops early releases the reading thread
+        for _batch, _fetched in imap.fetch_batches(batches):
+            break
+        assert imap.new_uids(0) == uids

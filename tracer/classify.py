@@ -56,26 +56,52 @@ QUOTE_MARKERS = re.compile(
 )
 
 
+class _WithoutCombining(dict):
+    """``str.translate`` table dropping combining marks, filled as characters are met."""
+
+    def __missing__(self, code: int):
+        kept = None if unicodedata.combining(chr(code)) else code
+        self[code] = kept
+        return kept
+
+
+_STRIP_MARKS = _WithoutCombining()
+
+
 def normalise(text: str | None) -> str:
     """Case- and accent-insensitive form: NFKD, combining marks removed, casefolded."""
     if not text:
         return ""
+    if text.isascii():
+        return text.lower()  # NFKD changes nothing, and ASCII casefold is lower
     decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return stripped.casefold().replace("\u2019", "'")
+    return decomposed.translate(_STRIP_MARKS).casefold().replace("\u2019", "'")
 
 
-def strip_quoted(body: str) -> str:
-    """The citizen's own words: quoted replies and forwarded history removed."""
-    kept = []
-    for line in body.splitlines():
-        probe = normalise(line.strip())
+def _own_lines(probes: list[str]) -> list[int]:
+    """Indexes of the writer's own lines, given the lines normalised: quoted ones skipped, history cut."""
+    kept: list[int] = []
+    for index, probe in enumerate(probes):
+        probe = probe.strip()
         if probe.startswith(">"):
             continue
         if kept and QUOTE_MARKERS.match(probe):
-            break
-        kept.append(line)
-    return "\n".join(kept)
+            return kept
+        kept.append(index)
+    return kept
+
+
+def own_words(body: str) -> tuple[str, str]:
+    """The writer's own words (quoted replies and forwarded history removed), as written and normalised.
+
+    The body is normalised once, then cut into lines alongside the original.
+    """
+    lines = body.splitlines()
+    probes = normalise(body).splitlines()
+    if len(probes) != len(lines):  # a character whose normal form breaks lines: line by line
+        probes = [normalise(line) for line in lines]
+    kept = _own_lines(probes)
+    return "\n".join(lines[i] for i in kept), "\n".join(probes[i] for i in kept)
 
 
 # --------------------------------------------------------------------------
@@ -105,9 +131,8 @@ class Facts:
             headers.setdefault(name.lower(), []).append(value or "")
         for name, value in (getattr(msg, "auto_headers", {}) or {}).items():
             headers.setdefault(name.lower(), [value or ""])
-        own = strip_quoted(msg.body_text or "")
+        own, body = own_words(msg.body_text or "")
         subject = normalise(msg.subject)
-        body = normalise(own)
         return cls(
             subject=subject,
             body=body,

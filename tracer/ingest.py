@@ -208,15 +208,17 @@ def flush_fast(session: Session) -> None:
     from tracer.models import Event, Request
 
     conn = session.connection()
-    request_ids = conn.execute(
-        insert(Request.__table__).returning(Request.__table__.c.id, sort_by_parameter_order=True), [r[0] for r in rows]
-    ).scalars().all()
-    messages = []
-    for (request, message, *_), request_id in zip(rows, request_ids):
-        messages.append({**message, "request_id": request_id})
-    message_ids = conn.execute(
-        insert(Message.__table__).returning(Message.__table__.c.id, sort_by_parameter_order=True), messages
-    ).scalars().all()
+    # Multi-row INSERT … RETURNING: rows may come back in any order, so each id
+    # is matched through a unique column (asking for the parameters' order would
+    # make SQLAlchemy insert one row per statement on SQLite).
+    requests, messages = Request.__table__, Message.__table__
+    by_reference = dict(conn.execute(insert(requests).returning(requests.c.reference, requests.c.id), [r[0] for r in rows]).all())
+    request_ids = [by_reference[r[0]["reference"]] for r in rows]
+    by_key = dict(conn.execute(
+        insert(messages).returning(messages.c.dedup_key, messages.c.id),
+        [{**message, "request_id": request_id} for (_, message, *_), request_id in zip(rows, request_ids)],
+    ).all())
+    message_ids = [by_key[r[1]["dedup_key"]] for r in rows]
     conn.execute(insert(Event.__table__), [{**r[2], "request_id": rid} for r, rid in zip(rows, request_ids)])
     conn.execute(insert(RawMessage.__table__), [{**r[3], "message_id": mid} for r, mid in zip(rows, message_ids)])
     locations = [{**r[4], "message_id": mid} for r, mid in zip(rows, message_ids) if r[4] is not None]
@@ -429,22 +431,21 @@ def _poll_folder(engine: Engine, rt, imap, box, folder: str, role: str, report: 
         if last_uid == 0:
             _save_state(engine, box.name, folder, role, uidvalidity, 0)
         return
-    batch_size = box.batch_size
-    for start in range(0, len(uids), batch_size):
-        chunk = uids[start : start + batch_size]
+    for chunk, fetched in imap.fetch_batches(imap.batches(uids)):
         items = [
             Incoming(
-                raw=fetched.raw,
-                received_at=fetched.internaldate,
+                raw=message.raw,
+                received_at=message.internaldate,
                 mailbox=box.name,
                 role=role,
                 folder=folder,
                 uidvalidity=uidvalidity,
-                uid=fetched.uid,
+                uid=message.uid,
                 source="imap",
             )
-            for fetched in imap.fetch(chunk)
+            for message in fetched
         ]
+        del fetched
         high = max(chunk)
 
         def advance(session: Session, high=high) -> None:

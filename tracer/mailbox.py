@@ -9,14 +9,21 @@ sends, into the Sent folder).
 from __future__ import annotations
 
 import imaplib
+import queue
 import socket
 import ssl
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterator
 
 import imapclient
 from imapclient.exceptions import IMAPClientError, LoginError
+
+
+# A fetch batch holds at most this many bytes of mail (a message larger than
+# that is fetched alone): memory stays bounded whatever the mailbox holds.
+BATCH_BYTES = 16 * 1024 * 1024
 
 
 class MailboxError(Exception):
@@ -143,13 +150,73 @@ class ImapMailbox:
     def fetch(self, uids: list[int]) -> Iterator[Fetched]:
         size = max(1, getattr(self.box, "batch_size", 200))
         for start in range(0, len(uids), size):
-            chunk = uids[start : start + size]
-            data = self._call("la lecture des messages", self.client.fetch, chunk, ["BODY.PEEK[]", "INTERNALDATE"])
-            for uid in chunk:
-                item = data.get(uid)
-                if not item or not item.get(b"BODY[]"):
-                    continue  # expunged between SEARCH and FETCH (absent, or NIL)
-                yield Fetched(uid, _utc(item.get(b"INTERNALDATE")), bytes(item[b"BODY[]"]))
+            yield from self._fetch_batch(uids[start : start + size])
+
+    def _fetch_batch(self, uids: list[int]) -> list[Fetched]:
+        data = self._call("la lecture des messages", self.client.fetch, uids, ["BODY.PEEK[]", "INTERNALDATE"])
+        out = []
+        for uid in uids:
+            item = data.pop(uid, None)
+            if not item or not item.get(b"BODY[]"):
+                continue  # expunged between SEARCH and FETCH (absent, or NIL)
+            out.append(Fetched(uid, _utc(item.get(b"INTERNALDATE")), item[b"BODY[]"]))
+        return out
+
+    def sizes(self, uids: list[int]) -> dict[int, int]:
+        """RFC822.SIZE of each UID (one command; an expunged UID is absent)."""
+        if not uids:
+            return {}
+        data = self._call("la lecture des tailles", self.client.fetch, uids, ["RFC822.SIZE"])
+        return {uid: int(item.get(b"RFC822.SIZE") or 0) for uid, item in data.items()}
+
+    def batches(self, uids: list[int]) -> list[list[int]]:
+        """``uids`` cut into fetch batches of at most ``batch_size`` messages and
+        :data:`BATCH_BYTES` bytes."""
+        return plan_batches(uids, self.sizes(uids), max(1, getattr(self.box, "batch_size", 200)), BATCH_BYTES)
+
+    def fetch_batches(self, batches: list[list[int]]) -> Iterator[tuple[list[int], list[Fetched]]]:
+        """Each batch with its messages; the next batch is read from the server
+        while the caller records this one (at most two batches in memory).
+
+        Only the reading thread uses the connection until the generator ends,
+        so the caller must not call other methods in between.
+        """
+        if len(batches) < 2:
+            for batch in batches:
+                yield batch, self._fetch_batch(batch)
+            return
+        handoff: queue.Queue = queue.Queue(maxsize=1)
+        stop = threading.Event()
+
+        def read() -> None:
+            for batch in batches:
+                if stop.is_set():
+                    return
+                try:
+                    handoff.put((batch, self._fetch_batch(batch), None))
+                except BaseException as exc:  # handed to the caller, raised there
+                    handoff.put((batch, None, exc))
+                    return
+                handoff.join()  # the caller has taken it: read the next one
+
+        reader = threading.Thread(target=read, name=f"imap-{self.where}", daemon=True)
+        reader.start()
+        try:
+            for _ in batches:
+                batch, fetched, error = handoff.get()
+                handoff.task_done()
+                if error is not None:
+                    raise error
+                yield batch, fetched
+        finally:
+            stop.set()
+            while reader.is_alive():  # release a reader waiting on the handoff
+                try:
+                    handoff.get(timeout=0.05)
+                    handoff.task_done()
+                except queue.Empty:
+                    pass
+            reader.join()
 
     # -- writing and waiting --------------------------------------------------
 
@@ -167,6 +234,24 @@ class ImapMailbox:
         finally:
             self._call("IDLE", self.client.idle_done)
         return any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
+
+
+def plan_batches(uids: list[int], sizes: dict[int, int], max_count: int, max_bytes: int) -> list[list[int]]:
+    """Consecutive groups of ``uids`` of at most ``max_count`` messages and
+    ``max_bytes`` bytes (a larger message makes a group of its own)."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    total = 0
+    for uid in uids:
+        size = sizes.get(uid, 0)
+        if current and (len(current) >= max_count or total + size > max_bytes):
+            batches.append(current)
+            current, total = [], 0
+        current.append(uid)
+        total += size
+    if current:
+        batches.append(current)
+    return batches
 
 
 def _utc(value) -> datetime:
