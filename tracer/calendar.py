@@ -113,6 +113,7 @@ class WorkingCalendar:
         )
         self.tz = ZoneInfo(tz) if isinstance(tz, str) else tz
         self._years: dict[int, _Year] = {}
+        self._deadlines: dict[tuple[date, int], datetime] = {}  # (local day, N) -> deadline
         self._closure_ordinals = frozenset(d.toordinal() for d in self.closure_days)
 
     def __repr__(self) -> str:
@@ -220,7 +221,11 @@ class WorkingCalendar:
         day of reception, as an aware UTC instant."""
         if received_at.tzinfo is None:
             raise ValueError("received_at doit être un instant avec fuseau horaire")
-        return self.end_of(self.add_working_days(self.local_day(received_at), working_days))
+        key = (self.local_day(received_at), working_days)
+        found = self._deadlines.get(key)
+        if found is None:
+            found = self._deadlines[key] = self.end_of(self.add_working_days(key[0], working_days))
+        return found
 
     def working_time_between(self, start: datetime, end: datetime) -> timedelta:
         """Real elapsed time in [start, end) that falls on local working days

@@ -7,8 +7,6 @@ import html
 import io
 from pathlib import Path
 
-from rich.table import Table
-
 from tracer.classify import TOPIC_LABELS
 from tracer.stats import TARGET
 
@@ -81,7 +79,9 @@ def french_number(value) -> str:
     return str(value)
 
 
-def table(result: dict, by: list[str]) -> Table:
+def table(result: dict, by: list[str]):
+    from rich.table import Table  # loaded only when a table is printed
+
     period = result["period"]
     t = Table(title=f"Indicateurs du {period['from']} au {period['to']} (exclu), arrêtés au {period['as_of']}", title_justify="left")
     for h in headers(by):

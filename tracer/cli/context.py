@@ -8,8 +8,6 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from rich.console import Console
-
 from tracer import clock, config as config_mod, db
 from tracer.errors import UserError
 
@@ -25,9 +23,26 @@ class Context:
         self.args = args
         self._config = None
         self._engine = None
-        width = shutil.get_terminal_size((160, 24)).columns
-        self.console = Console(highlight=False, width=max(width, 100))
-        self.err = Console(stderr=True, highlight=False)
+        self._console = None
+        self._err = None
+
+    @property
+    def console(self):
+        """rich console on stdout (loaded by the commands that print tables)."""
+        if self._console is None:
+            from rich.console import Console
+
+            width = shutil.get_terminal_size((160, 24)).columns
+            self._console = Console(highlight=False, width=max(width, 100))
+        return self._console
+
+    @property
+    def err(self):
+        if self._err is None:
+            from rich.console import Console
+
+            self._err = Console(stderr=True, highlight=False)
+        return self._err
 
     @property
     def config(self) -> config_mod.Config:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from rich.table import Table
 
 from tracer import alerts, logs, status as status_mod
-from tracer.cli.tables import short_time
+from tracer.cli.tables import new_table, short_time
 from tracer.runtime import Runtime
 
 
@@ -67,7 +66,7 @@ def cmd_status(args, ctx) -> int:
     if args.json:
         ctx.print_json(data)
         return 0
-    table = Table(title="Boîtes relevées", title_justify="left")
+    table = new_table("Boîtes relevées")
     for column in ("Boîte", "Dernière relève réussie", "Dernière erreur", "État"):
         table.add_column(column, overflow="fold")
     for box in data["mailboxes"]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from rich.table import Table
 
 from tracer import clock, ingest, quarantine
 from tracer.cli.context import fail
@@ -60,9 +59,10 @@ def cmd_poll(args, ctx) -> int:
     rt = Runtime(cfg)
     _check_rules(rt)
     reports = ingest.poll_all(ctx.engine, rt, names, clock.now)
-    from tracer import reply
+    if any(box.acknowledge for box in cfg.mailboxes):
+        from tracer import reply  # templates and SMTP: loaded only when acknowledgements are on
 
-    reply.acknowledge_new(ctx.engine, rt, clock.now())
+        reply.acknowledge_new(ctx.engine, rt, clock.now())
     total = ingest.Summary()
     errors = []
     for report in reports:
@@ -120,7 +120,7 @@ def cmd_quarantine(args, ctx) -> int:
     if args.json:
         ctx.print_json(items)
         return 0
-    table = Table(title=f"Quarantaine : {len(items)} message(s)", title_justify="left")
+    table = new_table(f"Quarantaine : {len(items)} message(s)")
     for column in ("N°", "Reçu le", "Boîte", "Origine", "Taille", "Motif"):
         table.add_column(column, overflow="fold")
     for item in items:
@@ -138,7 +138,7 @@ def cmd_demo(args, ctx) -> int:
     if args.json:
         ctx.print_json(result)
         return 0
-    from tracer.cli.tables import cases_table
+    from tracer.cli.tables import cases_table, new_table
 
     ctx.console.print(f"Base de démonstration : {result['database']}")
     ctx.console.print(

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from rich.table import Table
 
 from tracer import register as reg
-from tracer.cli.tables import CATEGORY_FR, STATUS_FR, cases_table, short_time
+from tracer.cli.tables import cases_table, CATEGORY_FR, new_table, short_time, STATUS_FR
 from tracer.config import CATEGORIES
 from tracer.runtime import Runtime
 
@@ -85,14 +84,14 @@ def cmd_show(args, ctx) -> int:
         c.print(f"Suite de la demande {view['parent']}")
     if view["children"]:
         c.print("Demandes suivantes : " + ", ".join(view["children"]))
-    table = Table(title="Fil des messages", title_justify="left")
+    table = new_table("Fil des messages")
     for column in ("Date", "Sens", "De", "Objet"):
         table.add_column(column, overflow="fold")
     kinds = {"mail": "reçu", "reply": "réponse", "ack": "accusé de réception"}
     for m in view["messages"]:
         table.add_row(short_time(m["received_at"]), kinds.get(m["kind"], m["kind"]), m["from"] or "—", m["subject"] or "")
     c.print(table)
-    table = Table(title="Historique", title_justify="left")
+    table = new_table("Historique")
     for column in ("Date", "Événement", "Par", "Détails"):
         table.add_column(column, overflow="fold")
     for e in view["events"]:

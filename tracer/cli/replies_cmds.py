@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from rich.table import Table
 
 from tracer import replies
-from tracer.cli.tables import short_time
+from tracer.cli.tables import new_table, short_time
 from tracer.runtime import Runtime
 
 
@@ -29,7 +28,7 @@ def cmd_replies(args, ctx) -> int:
     if args.json:
         ctx.print_json(items)
         return 0
-    table = Table(title=f"Messages envoyés non rattachés : {len(items)}", title_justify="left")
+    table = new_table(f"Messages envoyés non rattachés : {len(items)}")
     for column in ("Date", "Boîte", "À", "Objet", "Message-ID"):
         table.add_column(column, overflow="fold")
     for m in items:

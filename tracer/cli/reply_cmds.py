@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from rich.table import Table
-from rich.text import Text
-
-from tracer import outbox, reply, templates
 from tracer.cli.context import fail
+from tracer.cli.tables import new_table, plain
 from tracer.runtime import Runtime
 
 
@@ -44,6 +41,8 @@ def _values(pairs: list[str]) -> dict:
 
 
 def cmd_templates(args, ctx) -> int:
+    from tracer import templates  # jinja2 and aiosmtplib load only here
+
     if args.check:
         problems = templates.check_all(ctx.config)
         for line in problems:
@@ -55,16 +54,18 @@ def cmd_templates(args, ctx) -> int:
     if args.json:
         ctx.print_json([{"name": t.name, "title": t.title, "categories": t.categories, "topics": t.topics} for t in items])
         return 0
-    table = Table(title="Réponses types", title_justify="left")
+    table = new_table("Réponses types")
     for column in ("Nom", "Titre", "Catégories"):
         table.add_column(column)
     for t in items:
-        table.add_row(Text(t.name), Text(t.title), Text(", ".join(t.categories)))
+        table.add_row(plain(t.name), plain(t.title), plain(", ".join(t.categories)))
     ctx.console.print(table)
     return 0
 
 
 def cmd_reply(args, ctx) -> int:
+    from tracer import reply  # jinja2 and aiosmtplib load only here
+
     rt = Runtime(ctx.config)
     values = _values(args.set)
     now = ctx.now()
@@ -94,6 +95,8 @@ def cmd_reply(args, ctx) -> int:
 
 
 def cmd_outbox(args, ctx) -> int:
+    from tracer import outbox  # jinja2 and aiosmtplib load only here
+
     cfg = ctx.config
     results, now = [], ctx.now()
     if args.retry:  # every pending one, whatever its next attempt time, and the forced ones
@@ -108,13 +111,13 @@ def cmd_outbox(args, ctx) -> int:
     if args.retry or args.force:
         ctx.console.print(f"{sum(r['status'] == 'sent' for r in results)} message(s) envoyé(s) sur {len(results)} tenté(s).")
     labels = {"pending": "en attente", "failed": "refusé", "uncertain": "état incertain"}
-    table = Table(title=f"File d'envoi : {len(items)} message(s)", title_justify="left")
+    table = new_table(f"File d'envoi : {len(items)} message(s)")
     for column in ("N°", "Type", "État", "À", "Objet", "Essais", "Dernière erreur"):
         table.add_column(column, overflow="fold")
     for r in items:
         cells = (str(r["id"]), r["kind"], labels.get(r["status"], r["status"]), ", ".join(r["to"]), r["subject"],
                  str(r["attempts"]), r["last_error"] or "—")
-        table.add_row(*(Text(c) for c in cells))  # no rich markup: « [smtp] » and « [PREF74-…] » stay as written
+        table.add_row(*(plain(c) for c in cells))  # no rich markup: « [smtp] » and « [PREF74-…] » stay as written
     ctx.console.print(table)
     uncertain = [str(r["id"]) for r in items if r["status"] == "uncertain"]
     if uncertain:

@@ -1,10 +1,8 @@
-"""Readable French tables (rich) for the terminal."""
+"""Readable French tables (rich, imported when a table is printed) for the terminal."""
 
 from __future__ import annotations
 
 from datetime import datetime
-
-from rich.table import Table
 
 STATUS_FR = {"open": "en cours", "overdue": "en retard", "answered": "répondue", "excluded": "hors indicateurs"}
 CATEGORY_FR = {
@@ -24,8 +22,22 @@ def short_time(iso: str | None) -> str:
     return value.strftime("%d/%m/%Y %H:%M")
 
 
-def cases_table(cases: list[dict]) -> Table:
-    table = Table(title=f"Registre : {len(cases)} demande(s)", title_justify="left")
+def new_table(title: str):
+    """A rich table titled in French (rich is only loaded by commands that print one)."""
+    from rich.table import Table
+
+    return Table(title=title, title_justify="left")
+
+
+def plain(text: str):
+    """Text printed as written (no rich markup: « [PREF74-…] » stays)."""
+    from rich.text import Text
+
+    return Text(text)
+
+
+def cases_table(cases: list[dict]):
+    table = new_table(f"Registre : {len(cases)} demande(s)")
     for column in ("Référence", "Reçue le", "Échéance", "Statut", "Catégorie", "Service", "Expéditeur", "Objet"):
         table.add_column(column, overflow="fold")
     for case in cases:
