@@ -123,12 +123,31 @@ password_env = "SMTP_PW"
     assert "s3cret" not in repr(cfg.mailboxes[0].password)
 
 
-def test_missing_env_secret_is_named(tmp_path, monkeypatch):
+def test_missing_secret_is_named_by_the_commands_that_connect_and_only_them(tmp_path, monkeypatch):
     monkeypatch.delenv("NOPE", raising=False)
-    path = write(tmp_path, '[[mailbox]]\nname="a"\naddress="a@x.fr"\nhost="imap.x.fr"\npassword_env="NOPE"\n')
-    with pytest.raises(config.ConfigError) as err:
-        config.load(str(path))
-    assert err.value.problems == ["mailbox[1].password_env : variable d'environnement NOPE non définie"]
+    monkeypatch.delenv("TRACER_SMTP_NOPE", raising=False)
+    path = write(tmp_path, f'[tracer]\ndatabase_url = "sqlite:///{tmp_path}/t.db"\n'
+                           '[[mailbox]]\nname="a"\naddress="a@x.fr"\nhost="imap.x.fr"\npassword_env="NOPE"\n'
+                           '[smtp]\nhost="smtp.x.fr"\nusername="u"\npassword_file="absent.secret"\n')
+    cfg = config.load(str(path))
+    assert cfg.secret_problems() == ["mailbox[1].password_env : variable d'environnement NOPE non définie"]
+    assert cfg.secret_problems([], smtp=True) == [f"smtp.password_file : fichier illisible ({tmp_path / 'absent.secret'})"]
+    mail = tmp_path / "m.eml"
+    mail.write_bytes(b"From: a@b.fr\nTo: a@x.fr\nSubject: horaires\nMessage-ID: <m1@b.fr>\nDate: Mon, 6 Jul 2026 10:00:00 +0200\n\nBonjour, quels horaires ?\n")
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "tracer", "--config", str(path), *args], capture_output=True, text=True)
+
+    imported = run("import", str(mail), "--json")  # a backfill needs no password
+    assert imported.returncode == 0, imported.stderr
+    assert '"recorded": 1' in imported.stdout
+    assert run("cases", "--json").returncode == 0
+    polled = run("poll")
+    assert polled.returncode == 2
+    assert polled.stderr.strip() == "configuration : mailbox[1].password_env : variable d'environnement NOPE non définie"
+    assert "Traceback" not in polled.stderr
+    digest = run("digest")
+    assert digest.returncode == 2 and "smtp.password_file : fichier illisible" in digest.stderr
 
 
 def test_bad_config_exits_2_with_french_line_and_no_traceback(tmp_path):

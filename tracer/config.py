@@ -193,6 +193,13 @@ class Config:
             return self._resolve(self.tracer.templates_dir)
         return None
 
+    def secret_problems(self, mailboxes: list[str] | None = None, smtp: bool = False) -> list[str]:
+        """The passwords that could not be read, for the mailboxes named (all
+        when None) and the SMTP server: checked before a command connects."""
+        boxes = [b for b in self.mailboxes if mailboxes is None or b.name in mailboxes]
+        sections = boxes + ([self.smtp] if smtp and self.smtp is not None else [])
+        return [s.values["secret_problem"] for s in sections if s.values.get("secret_problem")]
+
     def mailbox(self, name: str) -> Section:
         for box in self.mailboxes:
             if box.name == name:
@@ -439,7 +446,11 @@ def _is_loopback(host: str) -> bool:
 
 
 def _resolve_secret(label: str, v: dict, problems: list[str], base_dir: Path) -> None:
+    """Read the password now; a missing variable or file is kept as a problem of
+    the secret (``secret_problem``), reported only by the commands that connect
+    (``tracer import`` or ``tracer stats`` need no password)."""
     v["password"] = None
+    v["secret_problem"] = None
     env, file = v.get("password_env"), v.get("password_file")
     if env and file:
         problems.append(f"{label}.password_file : password_env et password_file sont exclusifs")
@@ -447,7 +458,7 @@ def _resolve_secret(label: str, v: dict, problems: list[str], base_dir: Path) ->
     if env:
         value = os.environ.get(env)
         if value is None:
-            problems.append(f"{label}.password_env : variable d'environnement {env} non définie")
+            v["secret_problem"] = f"{label}.password_env : variable d'environnement {env} non définie"
         else:
             v["password"] = Secret(value)
     elif file:
@@ -457,7 +468,7 @@ def _resolve_secret(label: str, v: dict, problems: list[str], base_dir: Path) ->
         try:
             v["password"] = Secret(path.read_text(encoding="utf-8").rstrip("\r\n"))
         except OSError:
-            problems.append(f"{label}.password_file : fichier illisible ({path})")
+            v["secret_problem"] = f"{label}.password_file : fichier illisible ({path})"
 
 
 def _check_cross(sections: dict, arrays: dict, problems: list[str]) -> None:

@@ -383,6 +383,10 @@ def list_cases(session: Session, rt, *, status: str = "all", service: str | None
         raise UserError(f"statut inconnu « {status} » (attendu : {', '.join(STATUSES)})")
     query = select(Request).where(Request.received_at <= as_of)
     if service:
+        known = set(rt.cfg.service_names())
+        if service not in known and session.execute(select(Request.id).where(Request.service == service).limit(1)).first() is None:
+            listed = ", ".join(sorted(known | set(session.execute(select(Request.service).distinct()).scalars()) - {None}))
+            raise UserError(f"service inconnu « {service} »" + (f" (services : {listed})" if listed else ""))
         query = query.where(Request.service == service)
     if status in ("open", "overdue"):
         query = query.where(Request.category.not_in(EXCLUDED) | Request.category.is_(None))
@@ -414,9 +418,23 @@ def show_case(session: Session, rt, reference: str, as_of: datetime) -> dict:
     view["messages"] = [message_view(m, tz) for m in messages]
     events = session.execute(select(Event).where(Event.request_id == request.id).order_by(Event.at, Event.id)).scalars()
     view["events"] = [
-        {"at": clock.iso_local(e.at, tz), "kind": e.kind, "actor": e.actor, "data": e.data} for e in events
+        {"at": clock.iso_local(e.at, tz), "kind": e.kind, "actor": e.actor, "data": _local_instants(e.data or {}, tz)}
+        for e in events
     ]
     return view
+
+
+_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|Z)")
+
+
+def _local_instants(data: dict, tz) -> dict:
+    """Event data as stored (instants in UTC), with the instants shown in the local zone."""
+    out = {}
+    for key, value in data.items():
+        if isinstance(value, str) and _INSTANT.fullmatch(value):
+            value = clock.iso_local(datetime.fromisoformat(value), tz)
+        out[key] = value
+    return out
 
 
 def message_view(m: Message, tz) -> dict:

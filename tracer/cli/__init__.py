@@ -14,6 +14,7 @@ import importlib
 import sys
 
 from tracer import __version__
+from tracer.cli import french
 from tracer.cli.context import Context, fail
 from tracer.errors import UserError
 
@@ -33,20 +34,14 @@ COMMAND_MODULES = [
 
 
 class FrenchArgumentParser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse's own errors, in French
+    def error(self, message: str) -> None:  # argparse's errors: usage, one French line, exit 2
         self.print_usage(sys.stderr)
-        translated = (
-            message.replace("the following arguments are required", "arguments obligatoires manquants")
-            .replace("unrecognized arguments", "arguments inconnus")
-            .replace("invalid choice", "choix invalide")
-            .replace("expected one argument", "une valeur attendue")
-            .replace("argument", "argument")
-        )
-        sys.stderr.write(f"tracer : erreur : {translated}\n")
+        sys.stderr.write(f"tracer : erreur : {message}\n")
         raise SystemExit(2)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    french.install()
     parser = FrenchArgumentParser(prog="tracer", description="Traçabilité des courriels et réclamations (Qual-e-Pref).")
     parser.add_argument("--config", help="fichier de configuration TOML (sinon TRACER_CONFIG, sinon ./tracer.toml)")
     parser.add_argument("--log-format", choices=["text", "json"], default="text", help="format des journaux")

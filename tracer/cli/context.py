@@ -55,6 +55,15 @@ class Context:
                 raise SystemExit(2)
         return self._config
 
+    def require_secrets(self, mailboxes: list[str] | None = None, smtp: bool = False) -> None:
+        """Before connecting: every password needed can be read, else exit 2
+        with one line per key (other commands run without them)."""
+        problems = self.config.secret_problems(mailboxes, smtp)
+        for line in problems:
+            sys.stderr.write(f"configuration : {line}\n")
+        if problems:
+            raise SystemExit(2)
+
     @property
     def engine(self):
         if self._engine is None:

@@ -31,6 +31,7 @@ def cmd_run(args, ctx) -> int:
 
     logs.setup(args.log_format)
     cfg = ctx.config
+    ctx.require_secrets(None, smtp=True)
     try:
         Runtime(cfg).check()
     except RulesError as exc:
@@ -42,6 +43,8 @@ def cmd_run(args, ctx) -> int:
 
 def cmd_alerts(args, ctx) -> int:
     logs.setup(args.log_format)
+    if not args.dry_run:
+        ctx.require_secrets([], smtp=True)
     rt = Runtime(ctx.config)
     as_of = ctx.as_of(args.as_of)
     mails = alerts.run(ctx.engine, rt, as_of, ctx.now(), dry_run=args.dry_run)

@@ -34,6 +34,7 @@ def cmd_digest(args, ctx) -> int:
         else:
             sys.stdout.write(text + "\n" + page + "\n")
         return 0
+    ctx.require_secrets([], smtp=True)
     result = digest.send(ctx.engine, rt, as_of, ctx.now())
     if result["sent"]:
         ctx.console.print(f"Bilan envoyé à {', '.join(rt.cfg.digest.to)}.")

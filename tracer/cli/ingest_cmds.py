@@ -56,6 +56,7 @@ def cmd_poll(args, ctx) -> int:
                 cfg.mailbox(name)
             except KeyError:
                 fail(f"--mailbox : boîte inconnue « {name} »", 2)
+    ctx.require_secrets(names)
     rt = Runtime(cfg)
     _check_rules(rt)
     reports = ingest.poll_all(ctx.engine, rt, names, clock.now)

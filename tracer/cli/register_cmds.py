@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 from tracer import register as reg
-from tracer.cli.tables import cases_table, CATEGORY_FR, new_table, short_time, STATUS_FR
+from tracer.cli.tables import cases_table, CATEGORY_FR, event_details, EVENT_FR, new_table, plain, short_time, STATUS_FR, topic_fr
 from tracer.config import CATEGORIES
 from tracer.runtime import Runtime
 
@@ -75,7 +75,7 @@ def cmd_show(args, ctx) -> int:
     c = ctx.console
     c.print(f"[bold]{view['reference']}[/bold] — {view['subject'] or '(sans objet)'}")
     c.print(f"Statut : {STATUS_FR.get(view['status'])} · catégorie : {CATEGORY_FR.get(view['category'], view['category'])}"
-            + (f" / {view['topic']}" if view["topic"] else ""))
+            + (f" / {topic_fr(view['topic'])}" if view["topic"] else ""))
     c.print(f"Service : {view['service'] or '—'} · boîte : {view['mailbox'] or '—'} · canal : {view['channel']}")
     c.print(f"Expéditeur : {view['sender_name'] or ''} <{view['sender'] or '—'}>")
     c.print(f"Reçue le {short_time(view['received_at'])} · échéance {short_time(view['deadline'])}"
@@ -95,8 +95,7 @@ def cmd_show(args, ctx) -> int:
     for column in ("Date", "Événement", "Par", "Détails"):
         table.add_column(column, overflow="fold")
     for e in view["events"]:
-        details = ", ".join(f"{k}={v}" for k, v in e["data"].items() if v not in (None, [], ""))
-        table.add_row(short_time(e["at"]), e["kind"], e["actor"], details)
+        table.add_row(short_time(e["at"]), EVENT_FR.get(e["kind"], e["kind"]), e["actor"], plain(event_details(e["data"])))
     c.print(table)
     return 0
 

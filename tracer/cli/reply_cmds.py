@@ -66,6 +66,8 @@ def cmd_templates(args, ctx) -> int:
 def cmd_reply(args, ctx) -> int:
     from tracer import reply  # jinja2 and aiosmtplib load only here
 
+    if not args.preview:
+        ctx.require_secrets([], smtp=True)
     rt = Runtime(ctx.config)
     values = _values(args.set)
     now = ctx.now()
@@ -98,6 +100,8 @@ def cmd_outbox(args, ctx) -> int:
     from tracer import outbox  # jinja2 and aiosmtplib load only here
 
     cfg = ctx.config
+    if args.retry or args.force:
+        ctx.require_secrets([], smtp=True)
     results, now = [], ctx.now()
     if args.retry:  # every pending one, whatever its next attempt time, and the forced ones
         results = outbox.retry_due(ctx.engine, cfg, now, all_pending=True, force_ids=args.force)

@@ -15,6 +15,57 @@ CATEGORY_FR = {
 }
 
 
+EVENT_FR = {
+    "received": "reçue",
+    "answered": "répondue",
+    "acknowledged": "accusé de réception",
+    "reply_recorded": "autre réponse",
+    "follow_up": "relance de l'usager",
+    "linked": "réponse rattachée à la main",
+    "split": "relance détachée en nouvelle demande",
+    "reclassified": "reclassée",
+    "transferred": "transférée",
+    "control": "contrôle qualité",
+    "purged": "purge (conservation)",
+    "erased": "effacement (RGPD)",
+    "figures_frozen": "chiffres publiés figés",
+}
+DETAIL_FR = {
+    "channel": "canal", "mailbox": "boîte", "service": "service", "category": "catégorie", "topic": "thème",
+    "rules": "règles", "deadline": "échéance", "parent": "demande initiale", "message_id": "message",
+    "received_at": "reçu le", "answered_at": "répondu le", "reason": "motif", "from": "de", "to": "vers",
+    "child": "nouvelle demande", "messages": "messages", "result": "résultat", "notes": "notes",
+    "retention_days": "conservation (jours)", "period": "période", "previous": "avant",
+    "old_category": "ancienne catégorie", "new_category": "nouvelle catégorie", "old_topic": "ancien thème",
+    "new_topic": "nouveau thème", "old_deadline": "ancienne échéance", "new_deadline": "nouvelle échéance",
+    "old_service": "ancien service", "new_service": "nouveau service",
+}
+
+
+def topic_fr(topic: str | None) -> str:
+    from tracer.classify import TOPIC_LABELS
+
+    return TOPIC_LABELS.get(topic, topic) if topic else "—"
+
+
+def event_details(data: dict) -> str:
+    """An event's data in French, instants as dd/mm/yyyy hh:mm (already local)."""
+    parts = []
+    for key, value in data.items():
+        if value in (None, [], ""):
+            continue
+        if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
+            value = short_time(value)
+        elif isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        elif key in ("category", "old_category", "new_category"):
+            value = CATEGORY_FR.get(value, value)
+        elif key in ("topic", "old_topic", "new_topic"):
+            value = topic_fr(value)
+        parts.append(f"{DETAIL_FR.get(key, key)} : {value}")
+    return " ; ".join(parts)
+
+
 def short_time(iso: str | None) -> str:
     if not iso:
         return "—"
@@ -46,7 +97,7 @@ def cases_table(cases: list[dict]):
             short_time(case["received_at"]),
             short_time(case["deadline"]),
             STATUS_FR.get(case["status"], case["status"]),
-            CATEGORY_FR.get(case["category"], case["category"]) + (f" / {case['topic']}" if case.get("topic") else ""),
+            CATEGORY_FR.get(case["category"], case["category"]) + (f" / {topic_fr(case['topic'])}" if case.get("topic") else ""),
             case["service"] or "—",
             case["sender"] or "—",
             (case["subject"] or "")[:70],
