@@ -100,7 +100,9 @@ def parse(raw: bytes) -> ParsedMessage:
 
 
 def _parse(raw: bytes) -> ParsedMessage:
-    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    shown, set_aside = _set_aside_attachments(raw)
+    msg = email.message_from_bytes(shown, policy=email.policy.compat32)
+    del shown
     raw_headers = [(name, str(value)) for name, value in msg.items()]
     # one pass over the header block: first value and all values per lower-case name
     every: dict[str, list[str]] = {}
@@ -128,7 +130,7 @@ def _parse(raw: bytes) -> ParsedMessage:
         value = first.get(key)
         if value is not None:
             parsed.auto_headers[key] = _clean(_decode(value))[:500]
-    _bodies(raw, msg, parsed)
+    _bodies(msg, parsed, set_aside)
     return parsed
 
 
@@ -302,7 +304,7 @@ def received_time_from_headers(raw: bytes) -> datetime | None:
 # Bodies and attachments.
 
 
-def _bodies(raw: bytes, msg, parsed: ParsedMessage) -> None:
+def _bodies(msg, parsed: ParsedMessage, set_aside: dict[str, int]) -> None:
     texts, htmls = [], []
     for part in msg.walk():
         if part.is_multipart():
@@ -312,6 +314,9 @@ def _bodies(raw: bytes, msg, parsed: ParsedMessage) -> None:
         filename = part.get_filename()
         if filename is not None:
             filename = _clean(_decode(filename))
+        if set_aside and SET_ASIDE_MARK in str(part.get_payload()):
+            parsed.attachments.append({"filename": filename, "size": _set_aside_size(part, set_aside), "content_type": ctype})
+            continue
         payload = _payload(part)
         if disposition == "attachment" or (filename and not ctype.startswith("text/")) or not (
             ctype.startswith("text/") or ctype.startswith("message/")
@@ -332,6 +337,78 @@ def _bodies(raw: bytes, msg, parsed: ParsedMessage) -> None:
     if not body.strip() and htmls:
         body = html_to_text("\n".join(htmls))
     parsed.body_text = body.replace("\x00", "").replace("\r\n", "\n")[:MAX_BODY]
+
+
+# --------------------------------------------------------------------------
+# Large attachments: the standard library parser holds about ten copies of a
+# message's text while it parses (lines, joined payloads, decoded bytes), which
+# is 350 MB for a 25 MB attachment. In a large message, long base64 runs in the
+# body of a binary part (not text/*, message/* or multipart/*) are replaced by a
+# short mark before parsing, and their decoded size is computed from the run
+# itself: the attachment keeps its exact size, the raw message stays intact.
+
+LARGE_MESSAGE = 2 * 1024 * 1024  # bytes: smaller messages are parsed as they are
+SET_ASIDE_RUN = 64 * 1024  # bytes: shorter base64 runs are left in place
+SET_ASIDE_MARK = "tracersetaside"
+_BASE64_RUN = re.compile(rb"^(?:[A-Za-z0-9+/]{4,}={0,2}[ \t]*\r?\n)++", re.MULTILINE)
+_PART_HEADERS = re.compile(rb"(?:\r?\n\r?\n|^)((?:(?!\r?\n\r?\n).)*?)\r?\n\r?\n\Z", re.DOTALL)
+_CONTENT_TYPE = re.compile(rb"^content-type:[ \t]*([a-z0-9!#$&^_.+\-]+/[a-z0-9!#$&^_.+\-]+)", re.IGNORECASE | re.MULTILINE)
+_BASE64_ENCODED = re.compile(rb"^content-transfer-encoding:[ \t]*\"?base64\"?[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
+
+
+def _set_aside_attachments(raw: bytes) -> tuple[bytes, dict[str, int]]:
+    """``raw`` with the long base64 bodies of binary parts replaced by marks,
+    and each mark's decoded size (``raw`` itself when there is nothing to do)."""
+    if len(raw) < LARGE_MESSAGE:
+        return raw, {}
+    pieces, sizes, last = [], {}, 0
+    for run in _BASE64_RUN.finditer(raw):
+        start, end = run.span()
+        if end - start < SET_ASIDE_RUN or not _is_binary_base64_body(raw, start):
+            continue
+        chars = (end - start) - sum(raw.count(c, start, end) for c in (b"\n", b"\r", b" ", b"\t"))
+        if chars % 4:
+            continue  # not whole base64 quanta: let the parser decode it
+        mark = f"{SET_ASIDE_MARK}{len(sizes):06d}"
+        sizes[mark] = chars // 4 * 3 - raw.count(b"=", start, end)
+        pieces += [raw[last:start], mark.encode() + b"\n"]
+        last = end
+    if not sizes:
+        return raw, {}
+    pieces.append(raw[last:])
+    return b"".join(pieces), sizes
+
+
+def _is_binary_base64_body(raw: bytes, start: int) -> bool:
+    """Does the run at ``start`` open the body of a base64 part that is not text?"""
+    window = raw[max(0, start - 8192) : start]
+    found = _PART_HEADERS.search(window)
+    if found is None:
+        return False
+    headers = found.group(1)
+    ctype = _CONTENT_TYPE.search(headers)
+    if not _BASE64_ENCODED.search(headers) or ctype is None:
+        return False
+    kind = ctype.group(1).lower()
+    return not kind.startswith((b"text/", b"message/", b"multipart/"))
+
+
+def _set_aside_size(part, set_aside: dict[str, int]) -> int:
+    """Decoded size of a part whose body holds marks (and maybe base64 left in place)."""
+    body = str(part.get_payload())
+    size = 0
+    for mark in re.findall(SET_ASIDE_MARK + r"\d{6}", body):
+        size += set_aside.get(mark, 0)
+        body = body.replace(mark, "", 1)
+    rest = re.sub(r"\s+", "", body)
+    if rest:
+        import binascii
+
+        try:
+            size += len(binascii.a2b_base64(rest.encode("ascii", "replace")))
+        except binascii.Error:
+            pass
+    return size
 
 
 def _payload(part) -> bytes:
