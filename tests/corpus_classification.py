@@ -94,6 +94,33 @@ CORPUS = [
     ("information", None, "Je pars en vacances", "Bonjour, je suis en congés jusqu'au 20 août : est-ce que je pourrai retirer mon passeport à mon retour ou sera-t-il renvoyé ?", {}),
     ("information", None, "Demande d'information - titre de séjour", "Bonjour,\nJe souhaiterais savoir si une carte de résident peut être demandée après 5 ans de séjour régulier.\nMerci", {"outlook": True}),
     ("suggestion", "rendez_vous", "Idée", "Bonjour, ce serait pratique de pouvoir annuler un rendez-vous directement depuis le mail de confirmation, pour libérer le créneau.", {}),
+    # ------------------------------------- another administration cited in passing: still the prefecture's business
+    ("information", None, "Attestation pour la CAF", "Bonjour,\n\nLa CAF me réclame une preuve de séjour régulier. Mon récépissé de demande de titre de séjour a expiré la semaine dernière : comment en obtenir un nouveau ?\n\nMerci," + SIG, {}),
+    ("information", None, "Visite médicale du permis", "Bonjour,\nLa visite médicale d'aptitude à la conduite chez un médecin agréé est-elle remboursée par la sécurité sociale ? Et faut-il la refaire pour renouveler un permis poids lourd ?\nCordialement", {"charset": "latin-1"}),
+    ("reclamation", "accueil_telephonique", "Standard injoignable", "Bonjour,\n\nPersonne ne répond jamais au standard de la préfecture. Nous payons des impôts pour avoir un service public qui répond au téléphone.\n\nM. Perrin", {}),
+    ("hors_perimetre", None, "Inscription France Travail", "Bonjour, je n'arrive pas à finaliser mon inscription sur le site de France Travail, on me demande un identifiant que je n'ai jamais reçu. Pouvez-vous m'aider ?", {}),
+    ("information", None, "Permis étranger", "Bonjour,\nÀ la mairie on m'a dit qu'il faudrait échanger mon permis sénégalais avant la fin de la première année. Est-ce exact, et quelles pièces faut-il ?\nMerci", {}),
+    ("information", None, "Avant de me déplacer", "Bonjour, pour éviter un déplacement inutile : faut-il un rendez-vous pour retirer une carte de résident, ou puis-je venir aux heures d'ouverture ?", {}),
+    # ------------------------------------- complaints without anger words
+    ("reclamation", "rendez_vous", "Félicitations", "Félicitations : trois mois pour obtenir un créneau de dépôt sur votre agenda en ligne. On se croirait dans un roman de Kafka.", {}),
+    ("reclamation", "site_internet", "Lien mort sur la page des démarches", "Bonjour,\n\nSur la page « Cartes grises » de votre site, le lien vers la notice renvoie une erreur 404 depuis plusieurs jours. Merci de le réparer.\n\nCordialement", {}),
+    ("reclamation", "cni_passeport", "pré-demande de carte d'identité", "Bonjour, le site m'a déconnecté deux fois au moment de valider ma pré-demande de carte d'identité et je dois tout ressaisir. Mon rendez-vous en mairie est demain.", {}),
+    ("reclamation", "accueil_physique", "Porte close", "Bonjour,\n\nJe me suis déplacé pour rien jeudi : l'accueil était fermé sans qu'aucune affiche ne l'annonce. C'est dommage de ne pas prévenir les usagers.\n\nJ. Vial", {"charset": "base64"}),
+    ("reclamation", "accueil_telephonique", "Votre serveur vocal", "Bonjour,\nCela fait deux semaines que j'essaie de vous joindre : le serveur vocal me fait patienter puis coupe la communication.\nS. Roux", {}),
+    ("reclamation", "accueil_physique", "Conditions d'attente", "Bonjour, hier nous avons attendu deux heures dehors, debout devant les grilles, sans savoir dans quelle file nous placer. Est-ce digne d'un accueil du public ?", {}),
+    ("reclamation", "certificat_immatriculation", "Erreur sur mon certificat d'immatriculation", "Bonjour,\n\nMon nouveau certificat d'immatriculation comporte une erreur sur le numéro de série du véhicule. Je ne peux pas l'assurer en l'état. Je suis mécontent de devoir refaire une demande.\n\nP. Guerin", {}),
+    ("reclamation", "rendez_vous", "Complaint about appointments", "Hello,\n\nI have been trying for a month to book an appointment for my residence permit and there are never any slots. This is very frustrating.\n\nRegards,\nAnna Kowalski", {}),
+    # ------------------------------------- following up on one's own file (outside the perimeter)
+    ("hors_perimetre", None, "Ma demande de carte de résident", "Bonjour,\n\nJ'ai déposé ma demande de carte de résident en février. Pourriez-vous me dire à quel stade se trouve mon dossier ?\n\nMerci par avance," + SIG, {}),
+    ("hors_perimetre", None, "Pièces complémentaires", "Bonjour, avez-vous bien reçu les justificatifs que je vous ai envoyés par courrier le 12 pour mon échange de permis ? Merci", {}),
+    ("hors_perimetre", None, "Demande de naturalisation", "Bonjour,\nPouvez-vous vérifier s'il manque une pièce dans mon dossier de naturalisation et le débloquer ? Il est au même statut depuis l'été.\nMerci", {"charset": "latin-1"}),
+    # ------------------------------------- commercial, job applications, platform notifications
+    ("hors_perimetre", None, "Dématérialisez votre courrier entrant", "Madame, Monsieur,\n\nNotre plateforme de gestion du courrier équipe déjà de nombreuses collectivités. Je vous propose une démonstration de notre solution de 30 minutes : il serait utile d'en parler avec votre service.\n\nBien cordialement,\nJulien Favre, chargé d'affaires secteur public", {}),
+    ("hors_perimetre", None, "Candidature", "Madame, Monsieur,\n\nActuellement en master d'administration publique, je vous adresse ma candidature spontanée pour un stage au sein de vos services. Vous trouverez mon CV et ma lettre de motivation ci-joints.\n\nRespectueusement,\nLina Morel", {}),
+    ("automatique", None, "Confirmation de votre rendez-vous", "Votre rendez-vous du 14/10/2026 à 9h30 est confirmé.\n\nCe message a été envoyé automatiquement, merci de ne pas y répondre.", {"sender": "Agenda <ne-pas-repondre@rdv.exemple.fr>"}),
+    # ------------------------------------- suggestions
+    ("suggestion", "site_internet", "Formulaire de contact", "Bonjour,\nle formulaire de contact de votre site ne permet pas de joindre une pièce. Ce serait un vrai plus pour envoyer un justificatif.\nMerci", {}),
+    ("suggestion", "titres_sejour", "Proposition : listes de pièces traduites", "Madame, Monsieur,\n\nNotre collectif souhaite vous faire part d'une proposition : traduire en plusieurs langues la liste des pièces demandées pour un titre de séjour.\n\nCordialement", {}),
 ]
 
 
