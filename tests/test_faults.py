@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import signal
 import sqlite3
 import subprocess
@@ -111,6 +110,36 @@ def test_imap_server_stopped_mid_fetch_then_restarted(dovecot, make_config):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("stall", [False, True], ids=["reset", "silent"])
+def test_connection_dropped_mid_fetch_loses_and_duplicates_nothing(dovecot, make_config, stall):
+    """The link, not the server, fails: reset mid-transfer, or gone silent (timeout)."""
+    from tcpproxy import TcpProxy
+
+    user, _ = dovecot.user("qualite")
+    total = 600
+    dovecot.server.append_many(user, "INBOX", [(make_mail(to=user, message_id=f"<drop-{i}@x.fr>"), BASE + timedelta(minutes=i))
+                                               for i in range(total)])
+    proxy = TcpProxy(dovecot.port, cut_after=150_000, stall=stall)  # about a third of the backlog
+    try:
+        config = make_config([{"name": "qualite", "address": user, "username": user, "batch_size": 50, "timeout": 3}],
+                             port=proxy.port)
+        first = tracer(config, "poll", "--json", check=False)
+        assert proxy.cuts == 1
+        assert first.returncode == 1
+        assert "Traceback" not in first.stderr
+        assert ("connexion perdue" in first.stderr) or ("délai dépassé" in first.stderr), first.stderr
+        recorded = count(config.parent / "tracer.db")
+        assert 0 < recorded < total  # the batches before the cut are kept
+        second = json.loads(tracer(config, "poll", "--json").stdout)
+        assert second["recorded"] == total - recorded and second["errors"] == []
+    finally:
+        proxy.close()
+    cases = json.loads(tracer(config, "cases", "--json").stdout)
+    assert len(cases) == total == len({c["message_ids"][0] for c in cases})
+    assert sorted(int(c["reference"][-5:]) for c in cases) == list(range(1, total + 1))
+
+
+@pytest.mark.slow
 def test_a_25_mb_message_is_recorded_with_bounded_memory(dovecot, make_config):
     user, _ = dovecot.user("qualite")
     msg = EmailMessage()
@@ -122,12 +151,23 @@ def test_a_25_mb_message_is_recorded_with_bounded_memory(dovecot, make_config):
     msg.add_attachment(os.urandom(25 * 1024 * 1024), maintype="application", subtype="pdf", filename="dossier.pdf")
     dovecot.server.append(user, "INBOX", bytes(msg), BASE)
     config = make_config([{"name": "qualite", "address": user, "username": user}], port=dovecot.port)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    summary = json.loads(tracer(config, "poll", "--json").stdout)
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    # the poll's own peak RSS, read by the process itself as it exits
+    measured = (
+        "import resource, runpy, sys\n"
+        f"sys.argv = ['tracer', '--config', {str(config)!r}, 'poll', '--json']\n"
+        "try:\n    runpy.run_module('tracer', run_name='__main__')\n"
+        "finally:\n    sys.stderr.write(f'PEAK {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", measured], capture_output=True, text=True, timeout=600)
+    summary = json.loads(result.stdout)
+    peak_mb = int(result.stderr.rsplit("PEAK ", 1)[1]) / 1024
     assert summary["recorded"] == 1
-    print(f"peak RSS of tracer poll with a 25 MB message: {peak_mb:.0f} MB (before: {before / 1024:.0f} MB)")
-    assert peak_mb < 500
+    print(f"peak RSS of tracer poll with a 25 MB message ({len(bytes(msg)) / 1e6:.0f} MB raw): {peak_mb:.0f} MB")
+    # measured 204-295 MB depending on how malloc returns freed blocks (interpreter and
+    # libraries ~80 MB, the IMAP literal read ~3 copies); it was 418 MB while the
+    # standard library parsed the whole attachment (tests/test_parse_large.py measures
+    # the parse itself exactly, with tracemalloc)
+    assert peak_mb < 380
     (case,) = json.loads(tracer(config, "cases", "--json").stdout)
     shown = json.loads(tracer(config, "show", case["reference"], "--json").stdout)
     (attachment,) = shown["messages"][0]["attachments"]
