@@ -347,6 +347,16 @@ class RuleSet:
         return len(self.category_rules) + len(self.topic_rules)
 
     def classify(self, msg, mailbox_name: str | None = None, mailbox_address: str | None = None) -> Decision:
+        """The message's decision for that mailbox. It is kept on the message, so
+        a message classified once (in the worker that parsed it, say) is not
+        classified again."""
+        decisions = msg.__dict__.setdefault("_decisions", {}) if hasattr(msg, "__dict__") else {}
+        key = (mailbox_name, mailbox_address)
+        if key not in decisions:
+            decisions[key] = self._classify(msg, mailbox_name, mailbox_address)
+        return decisions[key]
+
+    def _classify(self, msg, mailbox_name: str | None, mailbox_address: str | None) -> Decision:
         facts = Facts.of(msg, mailbox_name, mailbox_address)
         trace: list[TraceLine] = []
         category, rule_ids = None, []

@@ -14,7 +14,8 @@ import logging
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Iterable
+from functools import partial
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -23,6 +24,9 @@ from sqlmodel import Session
 
 from tracer import bulk, clock, register, replies
 from tracer.models import FolderState, Message, MessageLocation, MessageRef, Quarantine, RawMessage
+
+if TYPE_CHECKING:
+    from tracer.prepare import Prepared
 
 log = logging.getLogger("tracer.ingest")
 
@@ -69,6 +73,7 @@ class Incoming:
     uidvalidity: int | None = None
     uid: int | None = None
     source: str = "imap"
+    prepared: "Prepared | None" = None  # parsed and classified ahead (tracer.prepare)
 
 
 # --------------------------------------------------------------------------
@@ -77,15 +82,14 @@ class Incoming:
 
 def record_raw(session: Session, rt, item: Incoming, now: datetime) -> str:
     """Record one message; return recorded / duplicate / quarantined. No commit."""
-    from tracer.parse import ParseError, parse
+    from tracer.prepare import prepare
 
     digest = hashlib.sha256(item.raw).hexdigest()
-    try:
-        parsed = parse(item.raw)
-    except ParseError as exc:
-        return _quarantine(session, item, digest, str(exc), now)
-    except Exception as exc:  # the parser's own bug must not stop a poll
-        return _quarantine(session, item, digest, f"erreur d'analyse inattendue ({exc.__class__.__name__})", now)
+    prepared = item.prepared or prepare(item.raw, rt.rules, item.mailbox, replies.address_of(rt, item.mailbox))
+    item.prepared = None  # the parsed message is not kept past its recording
+    if prepared.parsed is None:
+        return _quarantine(session, item, digest, prepared.error, now)
+    parsed = prepared.parsed
     dedup_key = parsed.message_id or f"sha256:{digest}"
     known = session.info.get("known_keys")
     if known is None or dedup_key in known:
@@ -153,7 +157,7 @@ def _record_fast(session: Session, rt, item: Incoming, parsed, dedup_key: str, d
     from tracer.stats import derived_fields
 
     box = next((b for b in rt.cfg.mailboxes if b.name == item.mailbox), None)
-    decision = rt.rules.classify(parsed, mailbox_name=item.mailbox, mailbox_address=box.address if box else None)
+    decision = rt.rules.classify(parsed, mailbox_name=item.mailbox, mailbox_address=replies.address_of(rt, item.mailbox))
     service = box.service if box is not None else item.mailbox
     sender = parsed.reply_to or parsed.from_addr
     days = None
@@ -332,28 +336,88 @@ def import_paths(engine: Engine, rt, paths: Iterable[str], mailbox: str, now: da
     from tracer.importer import iter_messages
 
     box = rt.cfg.mailbox(mailbox) if rt.cfg.mailboxes else None
-    summary = Summary()
-    pending: list[Incoming] = []
-    for item in iter_messages(list(paths)):
-        item_role = role
-        if box is not None and role == "inbox" and _is_from(item.raw, box.address):
-            item_role = "sent"  # a copy of our own reply found in the history
-        pending.append(
-            Incoming(
-                raw=item.raw,
-                received_at=item.received_at or now,
-                mailbox=mailbox,
-                role=item_role,
-                folder=None,
-                source=str(item.origin)[:1000],
+
+    def batches():
+        pending: list[Incoming] = []
+        for item in iter_messages(list(paths)):
+            item_role = role
+            if box is not None and role == "inbox" and _is_from(item.raw, box.address):
+                item_role = "sent"  # a copy of our own reply found in the history
+            pending.append(
+                Incoming(
+                    raw=item.raw,
+                    received_at=item.received_at or now,
+                    mailbox=mailbox,
+                    role=item_role,
+                    folder=None,
+                    source=str(item.origin)[:1000],
+                )
             )
-        )
-        if len(pending) >= batch:
-            summary.merge(record_batch(engine, rt, pending, now))
-            pending = []
-    if pending:
-        summary.merge(record_batch(engine, rt, pending, now))
+            if len(pending) >= batch:
+                yield pending, None
+                pending = []
+        if pending:
+            yield pending, None
+
+    summary = Summary()
+    record_ahead(engine, rt, batches(), mailbox, lambda: now, summary)
     return summary
+
+
+def record_ahead(engine: Engine, rt, batches, mailbox: str, now_fn: Callable[[], datetime], summary: Summary) -> None:
+    """Record ``batches`` — ``(items, on_commit)`` pairs — in order, one commit each.
+
+    From the second batch on, most of each batch is parsed and classified in a
+    worker process (:class:`tracer.prepare.Preparer`) while the previous batch
+    is written; the rest is parsed here while writing. The share sent to the
+    worker follows who waited for whom, so both processes stay busy whatever
+    the speed of the database and the size of the mail. If the source of
+    batches fails (an IMAP error), the batches it gave before are recorded,
+    then its error is raised.
+    """
+    from tracer.prepare import Preparer
+
+    address = replies.address_of(rt, mailbox)
+    preparer: Preparer | None = None
+    share = 0.7  # of each batch, prepared by the worker
+    pending = None  # (items, on_commit, future of the preparation of items[:len(result)])
+    failure: Exception | None = None
+
+    def record(items, on_commit, future) -> None:
+        nonlocal share
+        if preparer is not None and future is not None:
+            waited = not future.done()
+            prepared = preparer.result(future)
+            share = min(0.95, max(0.2, share + (-0.05 if waited else 0.05)))
+            for item, ready in zip(items, prepared or ()):
+                item.prepared = ready  # the others are prepared by record_raw, here
+        summary.merge(record_batch(engine, rt, items, now_fn(), on_commit=on_commit))
+
+    try:
+        source = iter(batches)
+        while True:
+            try:
+                items, on_commit = next(source)
+            except StopIteration:
+                break
+            except Exception as exc:  # the source failed: keep what it gave before
+                failure = exc
+                break
+            future = None
+            if pending is not None:  # a backlog: prepare this batch while writing the last
+                if preparer is None:
+                    preparer = Preparer(rt.cfg.rules_dir)
+                ahead = items[: max(1, round(len(items) * share))]
+                future = preparer.submit([item.raw for item in ahead], mailbox, address)
+                record(*pending)
+            pending = (items, on_commit, future)
+        if pending is not None:
+            record(*pending)
+    finally:
+        if preparer is not None:
+            preparer.close()
+    if failure is not None:
+        raise failure
 
 
 def _is_from(raw: bytes, address: str) -> bool:
@@ -435,31 +499,34 @@ def _poll_folder(engine: Engine, rt, imap, box, folder: str, role: str, report: 
         if last_uid == 0:
             _save_state(engine, box.name, folder, role, uidvalidity, 0)
         return
-    for chunk, fetched in imap.fetch_batches(imap.batches(uids)):
-        items = [
-            Incoming(
-                raw=message.raw,
-                received_at=message.internaldate,
-                mailbox=box.name,
-                role=role,
-                folder=folder,
-                uidvalidity=uidvalidity,
-                uid=message.uid,
-                source="imap",
-            )
-            for message in fetched
-        ]
-        del fetched
-        high = max(chunk)
+    def batches():
+        for chunk, fetched in imap.fetch_batches(imap.batches(uids)):
+            items = [
+                Incoming(
+                    raw=message.raw,
+                    received_at=message.internaldate,
+                    mailbox=box.name,
+                    role=role,
+                    folder=folder,
+                    uidvalidity=uidvalidity,
+                    uid=message.uid,
+                    source="imap",
+                )
+                for message in fetched
+            ]
+            del fetched
+            yield items, partial(_advance, box.name, folder, role, uidvalidity, max(chunk))
 
-        def advance(session: Session, high=high) -> None:
-            state = _folder_state(session, box.name, folder, role)
-            previous = state.last_uid if state.uidvalidity == uidvalidity else 0
-            state.uidvalidity = uidvalidity
-            state.last_uid = max(high, previous)
-            session.add(state)
+    record_ahead(engine, rt, batches(), box.name, now_fn, report.summary)
 
-        report.summary.merge(record_batch(engine, rt, items, now_fn(), on_commit=advance))
+
+def _advance(mailbox: str, folder: str, role: str, uidvalidity: int, high: int, session: Session) -> None:
+    """The folder's high-water mark, committed with the batch that reaches it."""
+    state = _folder_state(session, mailbox, folder, role)
+    previous = state.last_uid if state.uidvalidity == uidvalidity else 0
+    state.uidvalidity = uidvalidity
+    state.last_uid = max(high, previous)
+    session.add(state)
 
 
 def _folder_state(session: Session, mailbox: str, folder: str, role: str) -> FolderState:

@@ -33,7 +33,7 @@ SUBSTANTIVE = "reply"
 
 def attach_inbound(session: Session, rt, message: Message, parsed, now: datetime) -> Request:
     """Join the thread's request, or open a new one; then adopt waiting replies."""
-    decision = rt.rules.classify(parsed, mailbox_name=message.mailbox, mailbox_address=_address_of(rt, message.mailbox))
+    decision = rt.rules.classify(parsed, mailbox_name=message.mailbox, mailbox_address=address_of(rt, message.mailbox))
     parent = _thread_request(session, message, parsed.subject)
     if parent is not None and (parent.answered_at is None or message.received_at < parent.answered_at):
         message.request_id = parent.id
@@ -275,6 +275,7 @@ def _box(rt, name: str | None):
     return None
 
 
-def _address_of(rt, name: str | None) -> str | None:
+def address_of(rt, name: str | None) -> str | None:
+    """The address of the configured mailbox ``name`` (None if not configured)."""
     box = _box(rt, name)
     return box.address if box is not None else None
