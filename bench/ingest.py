@@ -6,8 +6,10 @@ Starts a private Dovecot (root, Debian's dovecot-imapd), fills one mailbox with
 varied French messages, then times in one run:
   1. a bare script: imapclient fetch in batches (BODY.PEEK[] + INTERNALDATE)
      and mail-parser's parse of each message, nothing stored;
-  2. ``tracer poll`` (the real command, SQLite), recording everything;
+  2. ``tracer poll`` (the real command, SQLite, a fresh database each time),
+     recording everything, and its CPU time (worker process included);
   3. ``tracer poll`` again, with nothing new.
+Each is run ``--repeat`` times, alternated; medians are printed.
 Prints the figures and the ratio (target: poll within 1.5x of the bare script,
 an idle poll under 1 s).
 """
@@ -15,6 +17,9 @@ an idle poll under 1 s).
 from __future__ import annotations
 
 import argparse
+import json
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -65,6 +70,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=3, help="alternated runs of each measurement (medians)")
     args = parser.parse_args()
     server = Dovecot().start()
     try:
@@ -82,28 +88,40 @@ def main() -> None:
                 f'tls = "none"\npassword_file = "{secret}"\nbatch_size = {args.batch}\n'
             )
             bare(server.port, user, args.batch)  # warm the server's caches for both runs
-            bare_s, parsed = bare(server.port, user, args.batch)
-            # the bare script as a script: its own interpreter start and imports, like tracer poll
-            t0 = time.perf_counter()
-            subprocess.run([sys.executable, __file__, "--bare", str(server.port), user, str(args.batch)], check=True)
-            bare_script_s = time.perf_counter() - t0
+            upgrade = [sys.executable, "-m", "tracer", "--config", str(config), "db", "upgrade"]
             cmd = [sys.executable, "-m", "tracer", "--config", str(config), "poll", "--json"]
-            subprocess.run([sys.executable, "-m", "tracer", "--config", str(config), "db", "upgrade"], check=True, capture_output=True)
-            t0 = time.perf_counter()
-            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-            poll_s = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            subprocess.run(cmd, check=True, capture_output=True)
-            idle_s = time.perf_counter() - t0
+            bare_runs, script_runs, poll_runs, idle_runs, cpu_runs = [], [], [], [], []
+            for _ in range(args.repeat):  # alternated, so that a busy moment hits both
+                bare_s, parsed = bare(server.port, user, args.batch)
+                bare_runs.append(bare_s)
+                # the bare script as a script: its own interpreter start and imports, like tracer poll
+                t0 = time.perf_counter()
+                subprocess.run([sys.executable, __file__, "--bare", str(server.port), user, str(args.batch)], check=True)
+                script_runs.append(time.perf_counter() - t0)
+                for leftover in Path(tmp).glob("bench.db*"):
+                    leftover.unlink()
+                subprocess.run(upgrade, check=True, capture_output=True)
+                cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                t0 = time.perf_counter()
+                out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+                poll_runs.append(time.perf_counter() - t0)
+                cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu_runs.append((cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime))
+                t0 = time.perf_counter()
+                subprocess.run(cmd, check=True, capture_output=True)
+                idle_runs.append(time.perf_counter() - t0)
             startup = time.perf_counter()
             subprocess.run([sys.executable, "-m", "tracer", "--version"], check=True, capture_output=True)
             startup_s = time.perf_counter() - startup
-        print(f"bare fetch + mail-parser parse : {bare_s:7.2f} s for {parsed} messages ({parsed / bare_s:,.0f} msg/s)")
-        print(f"tracer poll (record all)       : {poll_s:7.2f} s  -> {out.strip().splitlines()[1].strip() if out else ''}")
-        print(f"bare, run as a script          : {bare_script_s:7.2f} s (with its interpreter start and imports)")
+        bare_s, bare_script_s, poll_s, idle_s = (statistics.median(r) for r in (bare_runs, script_runs, poll_runs, idle_runs))
+        print(f"medians of {args.repeat} alternated runs (min in brackets)")
+        print(f"bare fetch + mail-parser parse : {bare_s:7.2f} s [{min(bare_runs):.2f}] for {parsed} messages ({parsed / bare_s:,.0f} msg/s)")
+        print(f"bare, run as a script          : {bare_script_s:7.2f} s [{min(script_runs):.2f}] (with its interpreter start and imports)")
+        print(f"tracer poll (record all)       : {poll_s:7.2f} s [{min(poll_runs):.2f}]  -> {json.loads(out)['recorded']} recorded")
+        print(f"  CPU time of tracer poll      : {statistics.median(cpu_runs):7.2f} s (its worker process included)")
         print(f"ratio poll / bare (in-process) : {poll_s / bare_s:7.2f}")
         print(f"ratio poll / bare script       : {poll_s / bare_script_s:7.2f}  (target <= 1.5)")
-        print(f"tracer poll, nothing new       : {idle_s:7.2f} s  (target < 1 s; of which interpreter start ~{startup_s:.2f} s)")
+        print(f"tracer poll, nothing new       : {idle_s:7.2f} s [{min(idle_runs):.2f}] (target < 1 s; of which interpreter start ~{startup_s:.2f} s)")
     finally:
         server.destroy()
 
