@@ -64,3 +64,23 @@ def test_unknown_service_is_refused_in_french(tmp_path):
     assert result.stderr.startswith("tracer : service inconnu « inconnu »")
     assert "Traceback" not in result.stderr
     assert json.loads(run(config, "cases", "--service", "import", "--json").stdout)[0]["reference"] == "PREF74-2026-00001"
+
+
+def test_import_of_a_folder_reads_the_mail_and_names_the_files_that_are_not(tmp_path):
+    config = tmp_path / "tracer.toml"
+    config.write_text(f'[tracer]\ndatabase_url = "sqlite:///{tmp_path}/t.db"\n', encoding="utf-8")
+    folder = tmp_path / "courriels"
+    folder.mkdir()
+    (folder / "a.eml").write_bytes(MAIL)
+    (folder / "b.txt").write_bytes(MAIL.replace(b"<fr-1@", b"<fr-2@"))  # any other name is read as mail
+    (folder / "labels.json").write_text('{"a.eml": "reclamation"}', encoding="utf-8")
+    (folder / "scan.pdf").write_bytes(b"%PDF-1.4 ...")
+    result = run(config, "import", str(folder), "--json")
+    assert result.returncode == 0
+    summary = json.loads(result.stdout)
+    assert (summary["recorded"], summary["duplicates"], summary["quarantined"]) == (2, 0, 0)
+    assert sorted(summary["skipped"]) == [str(folder / "labels.json"), str(folder / "scan.pdf")]
+    assert "2 fichier(s) ignoré(s), ce ne sont pas des messages" in result.stderr
+    # named on the command line, a file is always read (here: quarantined, kept)
+    named = json.loads(run(config, "import", str(folder / "labels.json"), "--json").stdout)
+    assert named["quarantined"] == 1

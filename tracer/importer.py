@@ -21,6 +21,13 @@ from tracer.errors import UserError
 from tracer.parse import received_time_from_headers
 
 MAILDIR_NAME = re.compile(r"^(\d{9,11})\.")
+# Files met in a folder that are not messages (a file named on the command line
+# is always read): left where they are, counted and named in the summary.
+NOT_MAIL = frozenset({
+    ".json", ".csv", ".tsv", ".xlsx", ".xls", ".ods", ".pdf", ".doc", ".docx", ".odt", ".rtf", ".md", ".rst",
+    ".py", ".sh", ".toml", ".yaml", ".yml", ".ini", ".cfg", ".log", ".db", ".sqlite", ".png", ".jpg", ".jpeg",
+    ".gif", ".svg", ".zip", ".gz", ".tar", ".7z", ".xml",
+})
 
 
 @dataclass
@@ -30,7 +37,10 @@ class ImportItem:
     origin: str
 
 
-def iter_messages(paths: list[str | Path]) -> Iterator[ImportItem]:
+def iter_messages(paths: list[str | Path], skipped: list[str] | None = None) -> Iterator[ImportItem]:
+    """Every message found under ``paths``; files of a folder that are not mail
+    (see NOT_MAIL) are listed in ``skipped`` instead."""
+    skipped = [] if skipped is None else skipped
     for given in paths:
         path = Path(given)
         if not path.exists():
@@ -39,7 +49,7 @@ def iter_messages(paths: list[str | Path]) -> Iterator[ImportItem]:
             if _is_maildir(path):
                 yield from _maildir(path)
             else:
-                yield from _folder(path)
+                yield from _folder(path, skipped)
         elif _is_mbox(path):
             yield from _mbox(path)
         else:
@@ -66,7 +76,7 @@ def _eml(path: Path) -> ImportItem:
     return ImportItem(raw, received_time_from_headers(raw), str(path))
 
 
-def _folder(path: Path) -> Iterator[ImportItem]:
+def _folder(path: Path, skipped: list[str]) -> Iterator[ImportItem]:
     for root, dirs, files in os.walk(path):
         dirs.sort()
         root_path = Path(root)
@@ -77,6 +87,9 @@ def _folder(path: Path) -> Iterator[ImportItem]:
         for name in sorted(files):
             file = root_path / name
             if name.startswith("."):
+                continue
+            if file.suffix.lower() in NOT_MAIL:
+                skipped.append(str(file))
                 continue
             if _is_mbox(file):
                 yield from _mbox(file)

@@ -42,6 +42,7 @@ class Summary:
     duplicates: int = 0
     quarantined: int = 0
     errors: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # files of an imported folder that are not mail
 
     def add(self, outcome: str) -> None:
         if outcome == RECORDED:
@@ -56,6 +57,7 @@ class Summary:
         self.duplicates += other.duplicates
         self.quarantined += other.quarantined
         self.errors += other.errors
+        self.skipped += other.skipped
 
     def as_dict(self) -> dict:
         return {"recorded": self.recorded, "duplicates": self.duplicates, "quarantined": self.quarantined}
@@ -336,10 +338,11 @@ def import_paths(engine: Engine, rt, paths: Iterable[str], mailbox: str, now: da
     from tracer.importer import iter_messages
 
     box = rt.cfg.mailbox(mailbox) if rt.cfg.mailboxes else None
+    summary = Summary()
 
     def batches():
         pending: list[Incoming] = []
-        for item in iter_messages(list(paths)):
+        for item in iter_messages(list(paths), summary.skipped):
             item_role = role
             if box is not None and role == "inbox" and _is_from(item.raw, box.address):
                 item_role = "sent"  # a copy of our own reply found in the history
@@ -359,7 +362,6 @@ def import_paths(engine: Engine, rt, paths: Iterable[str], mailbox: str, now: da
         if pending:
             yield pending, None
 
-    summary = Summary()
     record_ahead(engine, rt, batches(), mailbox, lambda: now, summary)
     return summary
 

@@ -103,12 +103,15 @@ def cmd_import(args, ctx) -> int:
     _check_rules(rt)
     summary = ingest.import_paths(ctx.engine, rt, args.paths, mailbox, clock.now(), role="sent" if args.sent else "inbox")
     if args.json:
-        ctx.print_json(summary.as_dict())
+        ctx.print_json({**summary.as_dict(), "skipped": summary.skipped})
     else:
         ctx.console.print(
             f"Import terminé : {summary.recorded} enregistré(s), {summary.duplicates} déjà connu(s), "
-            f"{summary.quarantined} en quarantaine."
+            f"{summary.quarantined} en quarantaine.", markup=False
         )
+    if summary.skipped:
+        shown = ", ".join(summary.skipped[:5]) + (" …" if len(summary.skipped) > 5 else "")
+        sys.stderr.write(f"tracer : {len(summary.skipped)} fichier(s) ignoré(s), ce ne sont pas des messages : {shown}\n")
     return 0
 
 
