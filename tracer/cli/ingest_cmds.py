@@ -103,7 +103,7 @@ def cmd_import(args, ctx) -> int:
     _check_rules(rt)
     summary = ingest.import_paths(ctx.engine, rt, args.paths, mailbox, clock.now(), role="sent" if args.sent else "inbox")
     if args.json:
-        ctx.print_json({**summary.as_dict(), "skipped": summary.skipped})
+        ctx.print_json({**summary.as_dict(), **({"skipped": summary.skipped} if summary.skipped else {})})
     else:
         ctx.console.print(
             f"Import terminé : {summary.recorded} enregistré(s), {summary.duplicates} déjà connu(s), "
