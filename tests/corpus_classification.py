@@ -121,6 +121,49 @@ CORPUS = [
     # ------------------------------------- suggestions
     ("suggestion", "site_internet", "Formulaire de contact", "Bonjour,\nle formulaire de contact de votre site ne permet pas de joindre une pièce. Ce serait un vrai plus pour envoyer un justificatif.\nMerci", {}),
     ("suggestion", "titres_sejour", "Proposition : listes de pièces traduites", "Madame, Monsieur,\n\nNotre collectif souhaite vous faire part d'une proposition : traduire en plusieurs langues la liste des pièces demandées pour un titre de séjour.\n\nCordialement", {}),
+    # ------------------------------------- second round: complaints told as a story, without a complaint word
+    # the reply received does not answer
+    ("reclamation", "autre", "Re: Votre demande d'information", "Bonjour,\n\nVous ne m'avez pas répondu à ma question : je demandais si je pouvais conduire avec mon permis suisse, pas comment faire une carte grise.\n\nMerci de relire mon message.\n\nLe 4 sept. 2026 à 09:12, Préfecture <prefecture@haute-savoie.gouv.fr> a écrit :\n> Pour immatriculer un véhicule, rendez-vous sur le site de l'ANTS.", {}),
+    ("reclamation", "autre", "RE: votre courriel du 2 septembre", "Bonjour,\nJ'ai reçu une réponse toute faite qui renvoie vers le site, alors que ma situation n'y figure pas. J'attends une vraie réponse.\nS. Caron", {"outlook": True}),
+    # repeated attempts that fail, time lost, sent away
+    ("reclamation", "certificat_immatriculation", "Quatrième passage au guichet", "Bonjour,\n\nC'est la quatrième fois que je viens pour la carte grise de ma camionnette : à chaque fois on me dit de revenir avec un justificatif différent. Donnez la liste complète une bonne fois.\n\nM. Girod", {}),
+    ("reclamation", "titres_sejour", "encore un document", "bonjour je suis venu deux fois pour mon titre de sejour, la deuxieme fois il manquait encore un papier que personne m avait demandé. je perds encore une journée de travail", {"charset": "latin-1"}),
+    ("reclamation", "accueil_physique", "Point d'accueil", "Bonjour,\nAu point d'accueil numérique, l'agent m'a répondu qu'il n'avait pas le temps de s'occuper de moi. Je suis reparti sans rien, après une heure de route.\nR. Favre", {}),
+    # waiting outside, phone line that cuts, nobody at the convocation
+    ("reclamation", "accueil_physique", "Devant les grilles", "Bonjour,\n\nSamedi, nous étions une centaine à patienter sur le trottoir sous la pluie avant l'ouverture, sans aucun abri, dont des familles avec des poussettes.\n\nL. Morel", {}),
+    ("reclamation", "accueil_telephonique", "Ligne des titres de séjour", "Bonjour, chaque fois que j'appelle le bureau des titres, une voix enregistrée me renvoie vers internet puis la ligne se coupe. Je n'ai jamais pu parler à quelqu'un.", {}),
+    ("reclamation", "permis_conduire", "Examen du permis - inspecteur absent", "Bonjour,\n\nMon fils était convoqué à 8 h pour l'examen pratique du permis de conduire : l'inspecteur n'est jamais venu et personne ne nous a prévenus. Nous devons tout reprogrammer.\n\nC. Dumas", {"charset": "base64"}),
+    # irony, formal alert, demand for a remedy, astonishment
+    ("reclamation", "rendez_vous", "Ouverture des créneaux", "Bonjour, les créneaux de rendez-vous ouvrent le lundi à 9 h et sont complets en deux minutes. Vive la dématérialisation.", {}),
+    ("reclamation", "accueil_physique", "Conditions d'accueil au service des étrangers", "Madame, Monsieur,\n\nNotre collectif souhaite vous alerter sur la dégradation des conditions d'accueil au guichet des étrangers depuis janvier, et vous demande de prendre des mesures.\n\nPour le collectif,\nA. Roche", {}),
+    ("reclamation", "accueil_telephonique", "Standard", "Madame, Monsieur,\n\nJe vous fais part de mon étonnement : le standard ne propose plus de parler à un agent, seulement un renvoi vers le site.\n\nVeuillez agréer mes salutations.", {}),
+    # suggestions without the word « suggestion »
+    ("suggestion", "accueil_physique", "Merci et une idée", "Bonjour,\nMerci à l'agent du guichet 2 pour sa patience. Une petite idée : des toilettes accessibles dans le hall seraient les bienvenues.\nBonne journée", {}),
+    ("suggestion", "accueil_telephonique", "Proposition d'un rappel téléphonique", "Madame, Monsieur,\n\nNous aimerions proposer la mise en place d'un rappel par un agent quand le standard est saturé.\n\nCordialement,\nUnion des commerçants", {}),
+    ("suggestion", "rendez_vous", "Re: retrait de mon titre", "Merci pour votre réponse rapide.\nIl serait plus pratique de pouvoir prendre le rendez-vous de retrait directement depuis le SMS de disponibilité.\nBien à vous", {}),
+    ("suggestion", "site_internet", "Le site", "Bonjour, ça serait bien que le site gagne une page unique avec toutes les pièces par démarche, et vous pourriez publier les délais moyens.", {}),
+    ("reclamation", "titres_sejour", "Retrait de mon titre de séjour", "Bonjour,\nJe suis venu retirer mon titre de séjour avec le SMS reçu et à chaque fois on me dit de repasser la semaine suivante.\nK. Bensaid", {}),
+    # own file followed up without a file number (outside the perimeter)
+    ("hors_perimetre", None, "ma carte de résident", "Bonjour, j'ai fait mes empreintes le 3 février. Pouvez-vous me dire si ma carte de résident est arrivée ?\nMerci", {}),
+    ("hors_perimetre", None, "Naturalisation", "Bonjour,\nJ'ai passé mon entretien d'assimilation en mai dernier. Quand vais-je recevoir une décision ? Mon dossier est-il parti au ministère ?\nCordialement", {}),
+    ("hors_perimetre", None, "Dossier 2026-4471", "Bonjour, ma demande d'échange de permis (n° de dossier 2026-4471) déposée en ligne le 2 février affiche toujours « en cours d'instruction ». Pouvez-vous regarder ?", {}),
+    # out-of-office without headers, phishing, another administration
+    ("automatique", None, "Indisponibilité", "Bonjour,\nJe suis indisponible jusqu'au 12 mai inclus. En cas d'urgence, contactez le secrétariat au 04 50 00 00 00.\nM. Perrin", {}),
+    ("automatique", None, "Fermeture estivale de l'étude", "Bonjour,\n\nL'étude est fermée du 1er au 22 août. Votre message ne sera pas traité avant notre retour.\n\nCe courriel vous a été adressé automatiquement.", {}),
+    ("hors_perimetre", None, "Votre compte de messagerie", "Cher utilisateur,\n\nVotre compte sera suspendu dans 48 heures. Cliquez ici pour confirmer vos identifiants : https://verif-compte.example\n\nService technique", {"sender": "support@verif-compte.example"}),
+    ("hors_perimetre", None, "Inscription périscolaire", "Bonjour, comment inscrire ma fille au périscolaire du mercredi et quel est le tarif ?", {}),
+    ("hors_perimetre", None, "Avis de contravention", "Bonjour, j'ai reçu un avis de contravention pour un stationnement à Annecy avec une voiture vendue depuis un mois. Comment contester ?", {}),
+    # ------------------------------------- must stay information: waiting, delays, « toujours », appointment, a previous mail
+    ("information", None, "Attente avant l'ouverture", "Bonjour, combien de temps faut-il compter à l'accueil des étrangers le matin ? Faut-il attendre dehors avant l'ouverture ou y a-t-il une salle ?\nMerci", {}),
+    ("information", None, "Troisième renouvellement", "Bonjour,\nC'est la troisième fois que je renouvelle ma carte de séjour. À chaque fois faut-il fournir les mêmes pièces, ou existe-t-il une liste simplifiée ?\nMerci", {}),
+    ("information", None, "Retrait de mon titre", "Bonjour, j'ai reçu un SMS disant que mon titre de séjour est disponible. Comment savoir si je dois prendre rendez-vous pour le retirer ?", {}),
+    ("information", None, "Permis en Suisse", "Bonjour, je voudrais savoir si mon permis de conduire est valide en Suisse pour un séjour de six mois.", {}),
+    ("information", None, "Parler à un agent", "Bonjour, est-il possible de parler à un agent par téléphone pour une question de naturalisation ? Quel numéro appeler ?", {}),
+    ("information", None, "Dépôt à Thonon", "Bonjour, j'habite à Évian. Il serait plus simple pour moi de déposer mon dossier à Thonon : est-ce possible ?", {}),
+    ("information", None, "Délai de réponse", "Bonjour, si je dépose ma demande de naturalisation en mars, quand aurai-je une réponse en général ? Je vous ai déjà écrit pour les pièces, merci pour votre réponse.", {}),
+    ("information", None, "Réponse automatique reçue", "Bonjour, j'ai reçu un message envoyé automatiquement disant que le service est fermé jusqu'au 5 mai. Puis-je quand même envoyer mon dossier par courrier ?", {}),
+    ("information", None, "Accompagnement", "Bonjour, j'accompagne une personne qui ne parle pas français. La personne n'a pu venir au dernier rendez-vous : peut-on en reprendre un ?", {}),
+    ("information", None, "Justificatif de domicile", "Bonjour, une facture d'électricité, est-ce acceptable comme justificatif ? Et avec l'allongement des délais, dois-je déposer plus tôt ?", {}),
 ]
 
 
