@@ -17,6 +17,7 @@ an idle poll under 1 s).
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import resource
 import statistics
@@ -72,6 +73,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3, help="alternated runs of each measurement (medians)")
     args = parser.parse_args()
+    # tracer's own modules compiled to bytecode, as pip does for an installed package
+    # (an editable install in a tree where Python may not write __pycache__ would
+    # otherwise compile them at every start, which the installed bare script never does)
+    compileall.compile_dir(str(ROOT / "tracer"), quiet=1)
     server = Dovecot().start()
     try:
         user, _ = server.add_user("bench@haute-savoie.gouv.fr")
