@@ -24,14 +24,15 @@ def register(sub) -> None:
     p.set_defaults(handler=cmd_show)
 
     p = sub.add_parser("register-paper", help="enregistre un courrier papier")
-    p.add_argument("--received", required=True, metavar="DATE", help="date d'arrivée (AAAA-MM-JJ ou instant ISO)")
-    p.add_argument("--sender", required=True)
-    p.add_argument("--subject", required=True)
-    p.add_argument("--service", required=True)
+    p.add_argument("--received", required=True, metavar="DATE",
+                   help="arrivée : AAAA-MM-JJ (enregistrée à midi, heure de Paris) ou instant ISO 8601")
+    p.add_argument("--sender", required=True, metavar="EXPEDITEUR", help="nom de l'expéditeur")
+    p.add_argument("--subject", required=True, metavar="OBJET", help="objet du courrier")
+    p.add_argument("--service", required=True, metavar="SERVICE", help="service destinataire")
     p.add_argument("--category", choices=CATEGORIES)
-    p.add_argument("--topic")
+    p.add_argument("--topic", metavar="THEME", help="thème (réclamations et suggestions)")
     p.add_argument("--email", help="adresse électronique de l'expéditeur, s'il en a donné une")
-    p.add_argument("--by", default="tracer", metavar="AGENT")
+    p.add_argument("--by", default="tracer", metavar="AGENT", help="agent qui enregistre le courrier")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_register_paper)
 
