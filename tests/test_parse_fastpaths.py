@@ -34,3 +34,13 @@ def test_common_forms_take_the_fast_path_and_agree():
         assert split_address(text) == parseaddr(text)
     texts = ["a@exemple.fr, Jean Dupont <jd@exemple.fr>", "B <b@exemple.fr>"]
     assert split_addresses(texts) == getaddresses(texts)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.binary(max_size=3000), st.binary(min_size=1, max_size=40).map(lambda b: b * 2000)))
+def test_raw_messages_are_stored_so_that_zlib_reads_them_back(raw):
+    import zlib
+
+    from tracer.ingest import compress_raw
+
+    assert zlib.decompress(compress_raw(raw)) == raw
