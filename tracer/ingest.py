@@ -512,6 +512,7 @@ def _poll_folder(engine: Engine, rt, imap, box, folder: str, role: str, report: 
         if last_uid == 0:
             _save_state(engine, box.name, folder, role, uidvalidity, 0)
         return
+
     def batches():
         for chunk, fetched in imap.fetch_batches(imap.batches(uids)):
             items = [
@@ -527,7 +528,6 @@ def _poll_folder(engine: Engine, rt, imap, box, folder: str, role: str, report: 
                 )
                 for message in fetched
             ]
-            del fetched
             yield items, partial(_advance, box.name, folder, role, uidvalidity, max(chunk))
 
     record_ahead(engine, rt, batches(), box.name, now_fn, report.summary)
