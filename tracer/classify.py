@@ -217,10 +217,20 @@ def _compile_header(spec: Any, problems: list[str], label: str) -> Check:
     return check
 
 
+# What a condition costs, roughly: an `all` tries its cheap conditions first
+# (its reasons are still given in the order the rule writes them).
+CHEAP, SUBJECT, KEYWORDS, REGEX = 0, 1, 2, 3
+
+
+def _costed(check: Check, cost: int) -> Check:
+    check.cost = cost
+    return check
+
+
 def compile_condition(node: Any, problems: list[str], label: str, collect: list | None = None) -> Check:
     if not isinstance(node, dict) or not node:
         problems.append(f"{label} : table de conditions attendue")
-        return lambda f: None
+        return _costed(lambda f: None, CHEAP)
     checks: list[Check] = []
     for key, value in node.items():
         where = f"{label}.{key}"
@@ -234,56 +244,62 @@ def compile_condition(node: Any, problems: list[str], label: str, collect: list 
         elif key == "not":
             checks.append(_not(compile_condition(value, problems, where)))
         elif key == "header":
-            checks.append(_compile_header(value, problems, label))
+            checks.append(_costed(_compile_header(value, problems, label), CHEAP))
         elif key in ("subject_keywords", "body_keywords", "text_keywords"):
             pattern, field_name = _keywords(value, key, problems, label), key.split("_")[0]
             if collect is not None:
                 collect.append((pattern, field_name))
-            checks.append(lambda f, p=pattern, n=field_name: _search(p, getattr(f, n), n))
+            cost = SUBJECT if field_name == "subject" else KEYWORDS
+            checks.append(_costed(lambda f, p=pattern, n=field_name: _search(p, getattr(f, n), n), cost))
         elif key in ("subject_regex", "body_regex", "text_regex"):
             pattern, field_name = _regex(value, key, problems, label), key.split("_")[0]
-            checks.append(lambda f, p=pattern, n=field_name: _search(p, getattr(f, n), n))
+            cost = SUBJECT if field_name == "subject" else REGEX
+            checks.append(_costed(lambda f, p=pattern, n=field_name: _search(p, getattr(f, n), n), cost))
         elif key == "sender_regex":
             pattern = _regex(value, key, problems, label)
-            checks.append(lambda f, p=pattern: _search(p, f.sender, "expéditeur"))
+            checks.append(_costed(lambda f, p=pattern: _search(p, f.sender, "expéditeur"), CHEAP))
         elif key == "mailbox":
             names = {normalise(v) for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)}
             if not names:
                 problems.append(f"{where} : nom ou adresse de boîte attendu")
-            checks.append(lambda f, n=names: f"boîte {sorted(f.mailbox & n)[0]}" if f.mailbox & n else None)
+            checks.append(_costed(lambda f, n=names: f"boîte {sorted(f.mailbox & n)[0]}" if f.mailbox & n else None, CHEAP))
         elif key in ("content_type", "report_type"):
             wanted = {v.lower() for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)}
             if not wanted:
                 problems.append(f"{where} : type attendu")
-            checks.append(lambda f, w=wanted, k=key: f"{k} = {getattr(f, k)}" if getattr(f, k) in w else None)
+            checks.append(_costed(lambda f, w=wanted, k=key: f"{k} = {getattr(f, k)}" if getattr(f, k) in w else None, CHEAP))
         elif key == "has_attachment":
             if not isinstance(value, bool):
                 problems.append(f"{where} : booléen attendu")
-            checks.append(lambda f, v=value: "pièce jointe" if f.has_attachment == v else None)
+            checks.append(_costed(lambda f, v=value: "pièce jointe" if f.has_attachment == v else None, CHEAP))
         elif key == "body_max_chars":
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 problems.append(f"{where} : entier positif attendu")
                 value = 0
-            checks.append(lambda f, v=value: f"corps court ({f.raw_body_len} caractères)" if f.raw_body_len <= v else None)
+            checks.append(_costed(lambda f, v=value: f"corps court ({f.raw_body_len} caractères)" if f.raw_body_len <= v else None, CHEAP))
         else:
             problems.append(f"{where} : clé inconnue")
-    return _all(checks)
+    return checks[0] if len(checks) == 1 else _all(checks)
 
 
 def _all(checks: list[Check]) -> Check:
+    """Every condition holds; tried cheapest first, reasons in the rule's order."""
+    order = sorted(range(len(checks)), key=lambda i: checks[i].cost)
+
     def check(f: Facts) -> str | None:
-        reasons = []
-        for c in checks:
-            reason = c(f)
+        reasons: list[str | None] = [None] * len(checks)
+        for i in order:
+            reason = checks[i](f)
             if reason is None:
                 return None
-            reasons.append(reason)
+            reasons[i] = reason
         return " et ".join(reasons) if reasons else None
 
-    return check
+    return _costed(check, max((c.cost for c in checks), default=CHEAP))
 
 
 def _any(checks: list[Check]) -> Check:
+    """The first condition that holds, in the rule's order (it gives the reason)."""
     def check(f: Facts) -> str | None:
         for c in checks:
             reason = c(f)
@@ -291,11 +307,11 @@ def _any(checks: list[Check]) -> Check:
                 return reason
         return None
 
-    return check
+    return _costed(check, max((c.cost for c in checks), default=CHEAP))
 
 
 def _not(inner: Check) -> Check:
-    return lambda f: "condition contraire absente" if inner(f) is None else None
+    return _costed(lambda f: "condition contraire absente" if inner(f) is None else None, inner.cost)
 
 
 # --------------------------------------------------------------------------
