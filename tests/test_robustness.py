@@ -68,6 +68,8 @@ def mutate(raw: bytes, rnd: random.Random) -> bytes:
     if choice == 5:  # a thousand headers
         return b"".join(b"X-H%d: %d\r\n" % (i, i) for i in range(1000)) + raw
     flipped = bytearray(raw)
+    if not flipped:  # truncated to nothing by an earlier round: one random byte
+        return bytes([rnd.randrange(256)])
     for _ in range(rnd.randrange(1, 40)):
         flipped[rnd.randrange(len(flipped))] = rnd.randrange(256)
     return bytes(flipped)
