@@ -13,6 +13,8 @@ from email.mime.text import MIMEText
 from email.charset import BASE64, QP, Charset
 
 SIG = "\n\nCordialement,\n{name}\n06 12 34 56 78"
+# A meeting reply as Outlook sends it (text/calendar, METHOD:REPLY), shown as the body.
+CAL = "BEGIN:VCALENDAR\nMETHOD:REPLY\nPRODID:Microsoft Exchange Server 2016\nVERSION:2.0\nBEGIN:VEVENT\nATTENDEE;PARTSTAT={stat};CN=Agent:mailto:agent@haute-savoie.gouv.fr\nSUMMARY:{summary}\nDTSTART:20261012T080000Z\nEND:VEVENT\nEND:VCALENDAR\n"
 
 CORPUS = [
     # ---------------------------------------------------------------- information
@@ -52,7 +54,8 @@ CORPUS = [
     ("reclamation", "rendez_vous", "Module de rendez-vous saturé", "Bonjour,\n\nle module de prise de rendez-vous est saturé en permanence, on nous dit de revenir chaque lundi à 9h mais tout part en 2 minutes. ras le bol.", {}),
     ("reclamation", "accueil_physique", "Comportement d'un agent", "Bonjour,\n\nJ'ai été reçue de manière méprisante par une agente au guichet 4 ce mardi. Je ne m'attendais pas à un tel comportement d'une administration.\n\nCordialement,\nÉlodie Marchand", {"charset": "latin-1"}),
     ("reclamation", "site_internet", "bug paiement timbre fiscal", "Bonjour, le site bloque au moment du paiement du timbre et j'ai été débitée deux fois. Je n'ai aucune réponse du support. Merci de me rembourser.", {}),
-    ("reclamation", "delais_traitement", "relance échange de permis - sans réponse depuis des mois", "Bonjour,\n\nJe relance une nouvelle fois ma demande d'échange de permis déposée en mars. Depuis des mois, aucune nouvelle malgré mes relances. Merci de faire le nécessaire.\n\nT. Nguyen", {}),
+    # the delay of one named procedure (his licence exchange) is counted under that procedure
+    ("reclamation", "permis_conduire", "relance échange de permis - sans réponse depuis des mois", "Bonjour,\n\nJe relance une nouvelle fois ma demande d'échange de permis déposée en mars. Depuis des mois, aucune nouvelle malgré mes relances. Merci de faire le nécessaire.\n\nT. Nguyen", {}),
     ("reclamation", "accueil_telephonique", "Numéro surtaxé et injoignable", "Votre service est injoignable par téléphone, et la boîte vocale est pleine. Comment un usager est-il censé obtenir une information ?", {}),
     # ---------------------------------------------------------------- suggestion
     ("suggestion", "rendez_vous", "Suggestion pour les rendez-vous", "Bonjour,\n\nIl serait souhaitable de pouvoir être prévenu par SMS lorsqu'un créneau de rendez-vous se libère. Cela éviterait de consulter le site tous les jours.\n\nBonne journée," + SIG, {}),
@@ -164,6 +167,78 @@ CORPUS = [
     ("information", None, "Réponse automatique reçue", "Bonjour, j'ai reçu un message envoyé automatiquement disant que le service est fermé jusqu'au 5 mai. Puis-je quand même envoyer mon dossier par courrier ?", {}),
     ("information", None, "Accompagnement", "Bonjour, j'accompagne une personne qui ne parle pas français. La personne n'a pu venir au dernier rendez-vous : peut-on en reprendre un ?", {}),
     ("information", None, "Justificatif de domicile", "Bonjour, une facture d'électricité, est-ce acceptable comme justificatif ? Et avec l'allongement des délais, dois-je déposer plus tôt ?", {}),
+    # ------------------------------------- third round: the service's failure told as a fact, the prefecture as the agent
+    # formal notice, threat of a référé or of the Défenseur des droits
+    ("reclamation", "rendez_vous", "Mme Leila B. – accès au guichet", "Madame, Monsieur,\n\nMa cliente, Mme Leila B., sollicite depuis le mois de janvier, par trois messages envoyés via votre formulaire, un rendez-vous pour déposer sa première demande. Aucune suite n'y a été donnée.\n\nJe vous mets en demeure de lui attribuer un rendez-vous dans les dix jours.\n\nMe Paul Ravier, avocat", {}),
+    ("reclamation", "titres_sejour", "Attestation de prolongation", "Bonjour,\n\nMon attestation de prolongation a expiré le 2 et la nouvelle n'a jamais été générée sur l'ANEF. Mon employeur ne peut plus me garder. Sans réponse d'ici la fin du mois, je saisirai le Défenseur des droits.\n\nY. Mensah", {}),
+    ("reclamation", "delais_traitement", "Quatre messages", "Bonjour,\n\nDepuis février j'ai adressé quatre messages à cette adresse pour une simple question sur la procédure. Je n'ai jamais reçu la moindre réponse, ni même un accusé de réception.\n\nR. Gilbert", {}),
+    # document lost or mislaid by the service, mail sent to the old address although the move was declared
+    ("reclamation", "permis_conduire", "Mon permis marocain", "Bonjour,\n\nJ'ai remis l'original de mon permis marocain au guichet en mars pour l'échange. Aujourd'hui on m'explique que vos services l'ont égaré et qu'il faut demander un relevé au Maroc. Je me retrouve sans aucun permis pour aller travailler.\n\nK. Alaoui", {}),
+    ("reclamation", "titres_sejour", "Récépissé parti à Cluses", "Bonjour,\n\nMon nouveau récépissé est parti à mon ancienne adresse à Cluses, alors que je vous avais signalé mon déménagement en février, justificatif à l'appui. Je l'ai récupéré avec trois semaines de retard.\n\nA. Petrova", {"charset": "latin-1"}),
+    ("reclamation", "autre", "Des papiers qui ne sont pas les miens", "Bonjour,\n\nDans l'enveloppe reçue de la préfecture ce matin se trouvaient aussi les papiers d'une autre personne, avec son adresse et sa date de naissance. Ces données personnelles n'avaient rien à faire chez moi ; je les tiens à votre disposition.\n\nM. Ferrand", {}),
+    # the same error again, or the convocation that arrives after the date
+    ("reclamation", "certificat_immatriculation", "Adresse fausse, encore", "Bonjour,\n\nMon certificat d'immatriculation revient avec le numéro de rue erroné. C'est la deuxième fois : j'avais joint la facture qui porte la bonne adresse.\n\nD. Rochat", {}),
+    ("reclamation", "permis_conduire", "Convocation arrivée trop tard", "Bonjour,\n\nLa convocation devant la commission médicale des permis m'est arrivée le lendemain de la date fixée. Je dois maintenant attendre deux mois de plus pour une nouvelle séance.\n\nF. Duret", {}),
+    # refused at the counter despite the appointment, tone of the agent, counter closed before the posted time
+    ("reclamation", "accueil_physique", "Refus au guichet", "Bonjour,\n\nJ'avais un rendez-vous à 10 h 20. L'agent a refusé de prendre mon dossier parce qu'une photocopie était en noir et blanc, alors qu'il était complet selon votre propre liste. Il m'a répondu sur un ton sec que ce n'était pas son problème.\n\nS. Baudin", {}),
+    ("reclamation", "accueil_physique", "Fermeture avancée", "Bonjour,\n\nVendredi, l'accueil a fermé à 11 h 30 au lieu de 12 h, alors que nous étions encore une dizaine dans le hall avec un ticket.\n\nG. Meunier", {"charset": "base64"}),
+    # judgement on the way one was treated, demand for an explanation, contradictory answers
+    ("reclamation", "rendez_vous", "Rendez-vous déplacé", "Bonjour,\n\nMon rendez-vous de dépôt a été décommandé par SMS deux heures avant, sans autre date proposée. J'avais fait 80 km. Je trouve cette façon de faire très cavalière.\n\nJ. Olivier", {}),
+    ("reclamation", "delais_traitement", "Délais des cartes de résident", "Madame, Monsieur,\n\nLes délais de traitement des demandes de carte de résident atteignent ici huit mois, contre deux dans les départements voisins. Comment l'expliquez-vous, et quelles mesures allez-vous prendre ?\n\nCollectif Entraide Genevois", {}),
+    ("reclamation", "certificat_immatriculation", "Qui fait quoi ?", "Bonjour,\n\nLe bureau des cartes grises me dit de voir avec l'ANTS, l'ANTS me renvoie vers la préfecture : cela fait un mois que je fais des allers-retours entre les deux pour la même cession. Je ne sais plus qui croire.\n\nP. Sarrazin", {}),
+    # accessibility
+    ("reclamation", "site_internet", "Formulaires illisibles", "Bonjour,\n\nJe suis malvoyant et j'utilise un lecteur d'écran. Les formulaires téléchargeables de votre site ne sont pas accessibles : ce sont des images, et la prise de rendez-vous impose un captcha sans alternative sonore.\n\nL. Giraud", {}),
+    ("reclamation", "accueil_telephonique", "Personne sourde", "Bonjour,\n\nJe suis sourde. Le seul moyen de joindre le bureau des étrangers est votre standard téléphonique, sans aucune alternative accessible (SMS, visio en langue des signes). C'est discriminatoire.\n\nC. Nadal", {}),
+    # the reply received sends back to a page already quoted
+    ("reclamation", "autre", "Re: votre question", "Bonjour,\n\nVotre réponse se contente de me renvoyer vers la page que j'avais déjà citée dans mon message. Elle ne répond pas du tout à ma question sur le duplicata.\n\nE. Morin\n\nLe 12 mai 2026, Préfecture <prefecture@haute-savoie.gouv.fr> a écrit :\n> Vous trouverez les informations sur notre site.", {}),
+    # still waiting, told as a statement
+    ("reclamation", "delais_traitement", "Sans nouvelles", "Bonjour,\nJe suis toujours dans l'attente d'une décision depuis sept mois, sans la moindre information sur l'état de ma demande de regroupement.\nH. Ben Salah", {}),
+    # ------------------------------------- topics: the procedure named wins over délais and over the phone used as a medium
+    ("reclamation", "permis_conduire", "Commission médicale", "Bonjour,\n\nConvoqué à 8 h 30 devant la commission médicale du permis de conduire, je suis passé à 11 h 45, sans explication sur le retard. Tous les convoqués avaient la même heure.\n\nB. Tissot", {}),
+    ("reclamation", "titres_sejour", "Acte de naissance égaré", "Bonjour,\n\nPour mon renouvellement de titre de séjour, j'ai envoyé en recommandé l'original de mon acte de naissance traduit. On me dit au téléphone qu'il n'a jamais été reçu, alors que l'avis de réception est signé. C'est inadmissible.\n\nN. Eyenga", {}),
+    ("suggestion", "site_internet", "Merci et une proposition", "Bonjour,\n\nMerci à l'agent du guichet du séjour pour ses explications. Une proposition : mettre aussi en ligne, sur votre site, une version anglaise des listes de pièces, même en PDF.\n\nR. Iyer", {}),
+    # ------------------------------------- outside the perimeter: the file under instruction, phishing, another body's bill
+    ("hors_perimetre", None, "Dossier de M. Traoré – pièces", "Madame, Monsieur,\n\nSuite à votre courrier du 2 avril, vous trouverez ci-joint, pour notre salarié M. Traoré, les pièces complémentaires demandées : contrat de travail et trois bulletins de paie.\n\nService RH – Transports Alpins", {}),
+    ("hors_perimetre", None, "Justificatif manquant", "Bonjour,\nVoici le justificatif de ressources manquant pour ma demande de naturalisation, comme l'agent me l'a demandé lors de l'entretien.\nCordialement", {}),
+    ("hors_perimetre", None, "Votre messagerie sera désactivée", "Cher utilisateur,\n\nVotre boîte a atteint 97 % de son espace de stockage : les nouveaux messages seront rejetés. Pour éviter la désactivation de votre compte, confirmez vos identifiants avant ce soir.\n\nSupport Webmail", {"sender": "support@webmail-securite.example"}),
+    ("hors_perimetre", None, "ANTS : frais impayés", "Madame, Monsieur,\n\nDes frais d'envoi de 4,90 EUR restent impayés pour votre titre. Sans régularisation sous 48 h, il sera annulé.\n\nRégler maintenant : https://ants-titres.example/paiement\n\nService usagers", {"sender": "contact@ants-gouv-fr.example"}),
+    ("hors_perimetre", None, "Réclamation", "Monsieur le Sous-Préfet,\n\nLe syndicat des eaux me facture 900 m³ après une fuite sur le réseau public et refuse tout geste. Je vous demande d'intervenir.\n\nJ. Chevallier", {}),
+    ("hors_perimetre", None, "Ma retraite", "Bonjour,\nLa CARSAT ne me verse plus ma pension depuis mars, c'est inadmissible. Pouvez-vous intervenir ?\nG. Bouvier", {}),
+    # ------------------------------------- automatic: a meeting reply sent by the mail client
+    ("automatique", None, "Accepté : comité qualité – bilan du trimestre", CAL.format(stat="ACCEPTED", summary="Accepté : comité qualité"), {"headers": {"Content-Class": "urn:content-classes:calendarmessage"}}),
+    ("automatique", None, "Refusé : réunion des référents", CAL.format(stat="DECLINED", summary="Refusé : réunion des référents"), {}),
+    # ------------------------------------- must stay information: a past problem mentioned in a plain question
+    ("information", None, "Récépissé perdu", "Bonjour, que faire si j'ai perdu mon récépissé de dépôt ? Faut-il en redemander un au guichet ?\nMerci", {}),
+    # Not the service's failure as far as the writer says (no move declared, nothing blamed): how to get it back is a procedure question.
+    ("information", None, "Courrier à l'ancienne adresse", "Bonjour, mon courrier de la préfecture a été envoyé à mon ancienne adresse. Comment le récupérer, et comment faire enregistrer la nouvelle ?", {}),
+    ("information", None, "Nom sur mon permis", "Bonjour, mon nom est mal orthographié sur mon permis de conduire, comment le faire corriger ?", {"charset": "latin-1"}),
+    ("information", None, "Mail suspect", "Bonjour, j'ai reçu un mail disant que mon compte ANTS sera suspendu si je ne règle pas 13 euros de frais impayés via un lien https://ants-paiement.example. Est-ce une arnaque ?", {}),
+    ("information", None, "Frontalier", "Bonjour, je travaille à Genève : puis-je faire des allers-retours en Suisse avec mon récépissé de renouvellement ?", {}),
+    ("information", None, "Photo du passeport", "Bonjour, j'ai lu des informations contradictoires sur internet : la photo du passeport doit-elle avoir moins de six mois ?", {}),
+    ("information", None, "Pièces complémentaires", "Bonjour, où dois-je envoyer les pièces complémentaires demandées pour ma naturalisation, par courrier ou en ligne ?", {}),
+    ("information", None, "Accès en fauteuil", "Bonjour, le bâtiment de la sous-préfecture est-il accessible en fauteuil roulant ? Y a-t-il un ascenseur ?", {}),
+    ("information", None, "Convocation", "Bonjour, je n'ai toujours pas reçu ma convocation pour le retrait de mon titre : dois-je reprendre rendez-vous en ligne ?", {}),
+    ("information", None, "Facture d'eau", "Bonjour, une facture d'eau peut-elle servir de justificatif de domicile pour une carte grise ?", {}),
+    # wrong or outdated information given by the service, one channel contradicting another
+    ("reclamation", "accueil_telephonique", "Horaires du répondeur", "Bonjour,\n\nLe message d'accueil de votre standard donne encore les horaires d'avant la réorganisation : ils ne sont plus les bons. Je me suis déplacé un jeudi après-midi pour trouver porte fermée.\n\nT. Grange", {}),
+    ("reclamation", "accueil_physique", "Mauvaise information", "Bonjour,\nÀ l'accueil, on m'a donné une mauvaise information sur le formulaire à remplir, et mon dossier m'est revenu trois semaines plus tard. Trois semaines perdues.\nI. Favre", {"charset": "latin-1"}),
+    # the same pieces asked again and again, kept waiting to be sent away
+    ("reclamation", "titres_sejour", "Toujours les mêmes pièces", "Bonjour,\n\nPour mon renouvellement de titre de séjour, on m'a demandé trois fois les mêmes bulletins de salaire, que j'envoie à chaque fois par courrier.\n\nO. Diallo", {}),
+    ("reclamation", "accueil_physique", "Une heure pour rien", "Bonjour,\nVotre agent d'accueil m'a fait attendre une heure pour m'annoncer que je n'étais pas au bon bâtiment.\nV. Lemoine", {}),
+    # the card handed to someone else, a wrong date printed, a file that vanished
+    ("reclamation", "autre", "Titre remis à un tiers", "Bonjour,\n\nMon titre a été remis à mon colocataire, sans procuration ni pièce d'identité à mon nom. Il aurait pu être remis à n'importe qui.\n\nW. Okafor", {}),
+    ("reclamation", "titres_sejour", "Carte de séjour", "Bonjour,\n\nMa carte de séjour est arrivée avec une date de naissance fausse. Il faut maintenant un nouveau rendez-vous pour la faire corriger, dans deux mois.\n\nF. Haddad", {"charset": "base64"}),
+    ("reclamation", "titres_sejour", "Dossier disparu", "Bonjour,\n\nJ'ai déposé un dossier complet de changement de statut en février. En juin, on m'annonce qu'il a disparu et qu'il faut tout renvoyer.\n\nJ. Mbappe", {}),
+    ("reclamation", "titres_sejour", "M. Z. – récépissé", "Madame, Monsieur,\n\nMalgré mes deux courriers recommandés, votre service n'a pas délivré le récépissé auquel mon client a droit depuis le dépôt de sa demande de titre de séjour.\n\nMe Anne Girod, avocate", {}),
+    # outside the perimeter: documents for one's own file, a confirmation of receipt, phishing
+    ("hors_perimetre", None, "Document demandé", "Bonjour,\nJe vous fais parvenir le relevé de carrière que l'agente m'a demandé pour compléter mon dossier de naturalisation.\nBien à vous", {}),
+    ("hors_perimetre", None, "Envoi du 14", "Bonjour, pouvez-vous me confirmer que vous avez bien reçu les pièces que je vous ai envoyées le 14 pour ma carte de résident ?\nMerci", {}),
+    ("hors_perimetre", None, "Alerte de sécurité", "Cher client,\n\nUne activité inhabituelle a été détectée sur votre compte. Cliquez ici pour sécuriser votre accès : http://acces-securise.example/login\n\nLe service sécurité", {"sender": "securite@acces-securise.example"}),
+    # must stay information
+    ("information", None, "Passeport volé", "Bonjour, on m'a volé mon passeport pendant un voyage : dois-je porter plainte avant de refaire la demande ?", {}),
+    ("information", None, "Erreur sur mon acte", "Bonjour, il y a une erreur sur mon acte de naissance : est-ce que cela bloque ma demande de naturalisation ?", {}),
+    ("information", None, "Justificatif", "Bonjour, au guichet on m'a dit de revenir avec un justificatif de domicile plus récent. Une quittance de loyer convient-elle ?", {}),
+    ("information", None, "Employeur", "Bonjour, mon employeur me demande une attestation prouvant que mon titre est en cours de renouvellement. Laquelle puis-je lui donner ?", {}),
 ]
 
 
