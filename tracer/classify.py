@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from tracer.literals import required_literals
 from tracer.parse import decode_header_value
 from tracer.rules_errors import RulesError
 
@@ -153,12 +154,32 @@ class Facts:
 Check = Callable[[Facts], "str | None"]
 
 
-def _keywords(words: Any, where: str, problems: list[str], label: str) -> re.Pattern:
+class Matcher:
+    """A compiled expression that is not run on a text lacking all of its
+    required literals (tracer.literals): same matches, far fewer searches."""
+
+    __slots__ = ("pattern", "literals")
+
+    def __init__(self, pattern: re.Pattern):
+        self.pattern = pattern
+        self.literals = required_literals(pattern.pattern)
+
+    def _possible(self, text: str) -> bool:
+        return self.literals is None or any(literal in text for literal in self.literals)
+
+    def search(self, text: str):
+        return self.pattern.search(text) if self._possible(text) else None
+
+    def findall(self, text: str) -> list:
+        return self.pattern.findall(text) if self._possible(text) else []
+
+
+def _keywords(words: Any, where: str, problems: list[str], label: str) -> Matcher:
     if isinstance(words, str):
         words = [words]
     if not isinstance(words, list) or not words or not all(isinstance(w, str) and w.strip() for w in words):
         problems.append(f"{label}.{where} : liste de mots-clés non vide attendue")
-        return re.compile(r"(?!x)x")
+        return Matcher(re.compile(r"(?!x)x"))
     parts = []
     for word in words:
         word = normalise(word.strip())
@@ -167,21 +188,21 @@ def _keywords(words: Any, where: str, problems: list[str], label: str) -> re.Pat
             {" ": r"[\s\-']+", "-": r"[\s\-]?", "'": r"['\s]?", "*": r"\w*"}.get(t, re.escape(t)) for t in tokens
         )
         parts.append(piece)
-    return re.compile(r"(?<![\w])(?:" + "|".join(parts) + r")(?![\w])")
+    return Matcher(re.compile(r"(?<![\w])(?:" + "|".join(parts) + r")(?![\w])"))
 
 
-def _regex(pattern: Any, where: str, problems: list[str], label: str) -> re.Pattern:
+def _regex(pattern: Any, where: str, problems: list[str], label: str) -> Matcher:
     if not isinstance(pattern, str):
         problems.append(f"{label}.{where} : expression régulière (texte) attendue")
-        return re.compile(r"(?!x)x")
+        return Matcher(re.compile(r"(?!x)x"))
     try:
-        return re.compile(normalise(pattern), re.MULTILINE)
+        return Matcher(re.compile(normalise(pattern), re.MULTILINE))
     except re.error as exc:
         problems.append(f"{label}.{where} : expression régulière invalide ({exc})")
-        return re.compile(r"(?!x)x")
+        return Matcher(re.compile(r"(?!x)x"))
 
 
-def _search(pattern: re.Pattern, text: str, field_name: str) -> str | None:
+def _search(pattern: Matcher, text: str, field_name: str) -> str | None:
     found = pattern.search(text)
     if found:
         return f"{field_name} contient « {found.group(0).strip()[:60]} »"

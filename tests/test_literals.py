@@ -1,0 +1,78 @@
+"""The literal pre-filter of the rules' expressions never hides a match."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from corpus_classification import messages
+from tracer import classify, paths
+from tracer.literals import required_literals
+from tracer.parse import parse
+
+
+def test_what_is_required_and_what_is_not():
+    assert required_literals(r"(?<!la )(?<!une )\bpersonne (ne|n.)\b") == ("personne ",)
+    assert set(required_literals(r"\b(\d+|deux) fois\b|\ba chaque fois\b")) == {" fois", "a chaque fois"}
+    assert set(required_literals(r"x*abc|def")) == {"abc", "def"}
+    assert required_literals(r"a{0,3}bcd") == ("bcd",)
+    assert required_literals(r"(?:abc)?def") == ("def",)
+    assert required_literals(r"abc|d") is None  # one branch requires nothing worth checking
+    assert required_literals(r"(?i)abcdef") is None and required_literals(r"(?i:abcdef)") is None
+    assert required_literals(r"(?=abcdef)\w+") is None  # a look-ahead is not part of the match
+
+
+# Expressions built from pieces that matter: words, classes, optional parts,
+# alternations, repeats, anchors and look-arounds.
+WORD = st.sampled_from(["fois", "personne", "rendez-vous", "dossier", "a", "bc", "deux", "n'a", "é"]).map(re.escape)
+ATOM = st.one_of(
+    WORD,
+    st.sampled_from([r"\d+", r"\s", r"[a-z]", r"\w*", r"\b", r".", r"(?<!la )", r"(?![^.?!\n]{0,5}\?)"]),
+)
+
+
+def _expression():
+    return st.recursive(
+        st.lists(ATOM, min_size=1, max_size=4).map("".join),
+        lambda inner: st.one_of(
+            st.lists(inner, min_size=2, max_size=3).map(lambda parts: "(?:" + "|".join(parts) + ")"),
+            inner.map(lambda p: f"(?:{p})?"),
+            inner.map(lambda p: f"(?:{p}){{1,3}}"),
+            st.lists(inner, min_size=2, max_size=3).map("".join),
+        ),
+        max_leaves=8,
+    )
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(data=st.data(), expression=_expression())
+def test_a_text_without_the_literals_never_matches(data, expression):
+    literals = required_literals(expression)
+    if literals is None:
+        return
+    pattern = re.compile(expression)
+    text = data.draw(st.text(alphabet="abcdefimnoprstuvxz ?.'-é0123456789\n", max_size=60))
+    for literal in literals[:2]:  # texts with and without the literals, around them
+        text = data.draw(st.sampled_from([text, text + literal, literal + text, text[: len(text) // 2] + literal]))
+    if pattern.search(text):
+        assert any(literal in text for literal in literals), (expression, text, literals)
+
+
+def test_shipped_rules_decide_the_same_with_and_without_the_filter(monkeypatch):
+    matchers = []
+    real_init = classify.Matcher.__init__
+
+    def recording_init(self, pattern):
+        real_init(self, pattern)
+        matchers.append(self)
+
+    monkeypatch.setattr(classify.Matcher, "__init__", recording_init)
+    classify.load_rules(paths.default_rules_dir())
+    facts = [classify.Facts.of(parse(raw), "accueil", "prefecture@haute-savoie.gouv.fr") for *_, raw in messages()]
+    filtered = [m for m in matchers if m.literals]
+    assert len(filtered) > 20  # most expressions of the shipped rules get a filter
+    for matcher in filtered:
+        for f in facts:
+            for text in (f.subject, f.body, f.text):
+                assert bool(matcher.search(text)) == bool(matcher.pattern.search(text)), matcher.pattern.pattern[:80]

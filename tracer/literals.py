@@ -1,0 +1,83 @@
+"""Literal strings that every match of a regular expression must contain.
+
+The classification rules run every one of their expressions on every message.
+Python's regex engine tries each position of the text, and an expression that
+opens with a look-behind or an alternation of classes cannot skip ahead; but a
+plain ``in`` on the text finds a literal at memory speed. So each expression
+gets, when one can be proven, a small set of literals at least one of which
+appears in any match: a text holding none of them cannot match, and the
+expression is not run at all. The result is the same, by construction.
+"""
+
+from __future__ import annotations
+
+from re import _constants as sre
+from re import _parser as sre_parse
+
+MIN_LENGTH = 3  # shorter literals filter too little to pay for the check
+MAX_LITERALS = 12  # beyond this, the checks cost more than the search
+
+
+def required_literals(pattern: str) -> tuple[str, ...] | None:
+    """Literals, one of which is in every match of ``pattern``; None when none can be proven."""
+    try:
+        parsed = sre_parse.parse(pattern)
+    except Exception:
+        return None
+    if parsed.state.flags & (sre.SRE_FLAG_IGNORECASE | sre.SRE_FLAG_VERBOSE):
+        return None
+    found = _sequence(list(parsed))
+    if not found or min(len(s) for s in found) < MIN_LENGTH or len(found) > MAX_LITERALS:
+        return None
+    return tuple(sorted(found, key=len, reverse=True))
+
+
+def _better(candidate: frozenset[str] | None, best: frozenset[str] | None) -> bool:
+    if not candidate:
+        return False
+    if best is None:
+        return True
+    return (min(map(len, candidate)), -len(candidate)) > (min(map(len, best)), -len(best))
+
+
+def _sequence(items: list) -> frozenset[str] | None:
+    """The best literal set among the items of a sequence (each one is required)."""
+    best: frozenset[str] | None = None
+    run: list[str] = []
+
+    def consider(candidate: frozenset[str] | None) -> None:
+        nonlocal best
+        if _better(candidate, best):
+            best = candidate
+
+    for op, av in items:
+        if op is sre.LITERAL:
+            run.append(chr(av))
+            continue
+        if run:
+            consider(frozenset(["".join(run)]))
+            run = []
+        consider(_item(op, av))
+    if run:
+        consider(frozenset(["".join(run)]))
+    return best
+
+
+def _item(op, av) -> frozenset[str] | None:
+    """What one item of a sequence requires (None: nothing provable)."""
+    if op is sre.SUBPATTERN:
+        _group, add_flags, _del_flags, inner = av
+        if add_flags & sre.SRE_FLAG_IGNORECASE:
+            return None
+        return _sequence(list(inner))
+    if op is sre.ATOMIC_GROUP:
+        return _sequence(list(av))
+    if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
+        low, _high, inner = av
+        return _sequence(list(inner)) if low >= 1 else None
+    if op is sre.BRANCH:
+        alternatives = [_sequence(list(alt)) for alt in av[1]]
+        if not alternatives or not all(alternatives):
+            return None
+        return frozenset().union(*alternatives)
+    return None  # classes, any, anchors, assertions, back-references: nothing required
