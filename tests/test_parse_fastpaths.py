@@ -41,6 +41,6 @@ def test_common_forms_take_the_fast_path_and_agree():
 def test_raw_messages_are_stored_so_that_zlib_reads_them_back(raw):
     import zlib
 
-    from tracer.ingest import compress_raw
+    from tracer.prepare import compress_raw
 
     assert zlib.decompress(compress_raw(raw)) == raw

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -32,19 +31,6 @@ log = logging.getLogger("tracer.ingest")
 
 RECORDED, DUPLICATE, QUARANTINED = "recorded", "duplicate", "quarantined"
 
-
-def compress_raw(raw: bytes) -> bytes:
-    """The raw message as a zlib stream (``zlib.decompress`` reads it back).
-
-    The window and the compressor's memory are sized to the message: for a
-    typical message of a few kilobytes, setting up zlib's default 256 KB state
-    cost more than compressing. Large messages (attachments) use level 1,
-    several times faster for a few per cent more space.
-    """
-    bits = max(9, min(15, len(raw).bit_length() + 1))
-    level = 6 if len(raw) < 1_000_000 else 1
-    compressor = zlib.compressobj(level, zlib.DEFLATED, bits, min(8, bits - 7))
-    return compressor.compress(raw) + compressor.flush()
 
 
 @dataclass
@@ -87,6 +73,15 @@ class Incoming:
     uid: int | None = None
     source: str = "imap"
     prepared: "Prepared | None" = None  # parsed and classified ahead (tracer.prepare)
+    compressed: bytes | None = None  # the raw bytes as stored, when compressed ahead
+
+    def stored(self) -> bytes:
+        """The raw bytes compressed for storage (done ahead in the worker, when it could)."""
+        if self.compressed is None:
+            from tracer.prepare import compress_raw
+
+            self.compressed = compress_raw(self.raw)
+        return self.compressed
 
 
 # --------------------------------------------------------------------------
@@ -97,9 +92,11 @@ def record_raw(session: Session, rt, item: Incoming, now: datetime) -> str:
     """Record one message; return recorded / duplicate / quarantined. No commit."""
     from tracer.prepare import prepare
 
-    digest = hashlib.sha256(item.raw).hexdigest()
     prepared = item.prepared or prepare(item.raw, rt.rules, item.mailbox, replies.address_of(rt, item.mailbox))
     item.prepared = None  # the parsed message is not kept past its recording
+    digest = prepared.digest
+    if prepared.compressed is not None:
+        item.compressed = prepared.compressed
     if prepared.parsed is None:
         return _quarantine(session, item, digest, prepared.error, now)
     parsed = prepared.parsed
@@ -142,7 +139,7 @@ def record_raw(session: Session, rt, item: Incoming, now: datetime) -> str:
         created_at=now,
     )
     session.add(message)  # flushed with the batch; deferred rows resolve its id then
-    bulk.defer(session, RawMessage, message_id=message, sha256=digest, size=len(item.raw), data=compress_raw(item.raw))
+    bulk.defer(session, RawMessage, message_id=message, sha256=digest, size=len(item.raw), data=item.stored())
     for ref in _thread_ids(parsed):
         bulk.defer(session, MessageRef, message_id=message, ref=ref)
     _note_location(session, message, item, now, new=True)
@@ -190,7 +187,7 @@ def _record_fast(session: Session, rt, item: Incoming, parsed, dedup_key: str, d
     event = {"at": now, "kind": "received", "actor": "tracer", "data": register._jsonable({
         "channel": "email", "mailbox": item.mailbox, "service": service, "category": decision.category,
         "topic": decision.topic, "rules": list(decision.rule_ids), "deadline": deadline, "parent": None})}
-    raw = {"sha256": digest, "size": len(item.raw), "data": compress_raw(item.raw)}
+    raw = {"sha256": digest, "size": len(item.raw), "data": item.stored()}
     location = None
     if item.uid is not None and item.folder is not None:
         location = {"mailbox": item.mailbox, "folder": item.folder, "uidvalidity": item.uidvalidity or 0, "uid": item.uid, "seen_at": now}
@@ -290,7 +287,7 @@ def _quarantine(session: Session, item: Incoming, digest: str, reason: str, now:
             received_at=item.received_at,
             reason=reason,
             size=len(item.raw),
-            data=compress_raw(item.raw),
+            data=item.stored(),
             created_at=now,
         )
     )

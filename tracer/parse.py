@@ -342,12 +342,13 @@ def _bodies(msg, parsed: ParsedMessage, set_aside: dict[str, int]) -> None:
 # --------------------------------------------------------------------------
 # Large attachments: the standard library parser holds about ten copies of a
 # message's text while it parses (lines, joined payloads, decoded bytes), which
-# is 350 MB for a 25 MB attachment. In a large message, long base64 runs in the
+# is 350 MB for a 25 MB attachment, and decoding is most of the time spent on a
+# scanned document. In a large message, long base64 runs in the
 # body of a binary part (not text/*, message/* or multipart/*) are replaced by a
 # short mark before parsing, and their decoded size is computed from the run
 # itself: the attachment keeps its exact size, the raw message stays intact.
 
-LARGE_MESSAGE = 2 * 1024 * 1024  # bytes: smaller messages are parsed as they are
+LARGE_MESSAGE = 256 * 1024  # bytes: smaller messages are parsed as they are
 SET_ASIDE_RUN = 64 * 1024  # bytes: shorter base64 runs are left in place
 SET_ASIDE_MARK = "tracersetaside"
 _BASE64_RUN = re.compile(rb"^(?:[A-Za-z0-9+/]{4,}={0,2}[ \t]*\r?\n)++", re.MULTILINE)

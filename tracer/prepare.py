@@ -9,8 +9,10 @@ then costs about the larger of the two, not their sum.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import multiprocessing
+import zlib
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -25,19 +27,37 @@ log = logging.getLogger("tracer.prepare")
 class Prepared:
     parsed: ParsedMessage | None
     error: str | None = None  # the quarantine reason when it could not be parsed
+    digest: str = ""  # sha256 of the raw bytes
+    compressed: bytes | None = None  # the raw bytes as stored (compress_raw)
 
 
-def prepare(raw: bytes, rules, mailbox_name: str | None, mailbox_address: str | None) -> Prepared:
-    """Parse, then classify (the decision stays with the message, see RuleSet.classify)."""
+def compress_raw(raw: bytes) -> bytes:
+    """The raw message as a zlib stream (``zlib.decompress`` reads it back).
+
+    The window and the compressor's memory are sized to the message: for a
+    typical message of a few kilobytes, setting up zlib's default 256 KB state
+    cost more than compressing. Messages with attachments use level 1, faster
+    for a few per cent more space (their base64 compresses little anyway).
+    """
+    bits = max(9, min(15, len(raw).bit_length() + 1))
+    level = 6 if len(raw) < 64 * 1024 else 1
+    compressor = zlib.compressobj(level, zlib.DEFLATED, bits, min(8, bits - 7))
+    return compressor.compress(raw) + compressor.flush()
+
+
+def prepare(raw: bytes, rules, mailbox_name: str | None, mailbox_address: str | None, compress: bool = False) -> Prepared:
+    """Parse, then classify (the decision stays with the message, see
+    RuleSet.classify); with ``compress``, also the bytes to store."""
+    compressed = compress_raw(raw) if compress else None
     try:
         parsed = parse(raw)
     except ParseError as exc:
-        return Prepared(None, str(exc))
+        return Prepared(None, str(exc), hashlib.sha256(raw).hexdigest(), compressed)
     except Exception as exc:  # the parser's own bug must not stop a poll
-        return Prepared(None, f"erreur d'analyse inattendue ({exc.__class__.__name__})")
+        return Prepared(None, f"erreur d'analyse inattendue ({exc.__class__.__name__})", hashlib.sha256(raw).hexdigest(), compressed)
     if rules is not None:
         rules.classify(parsed, mailbox_name=mailbox_name, mailbox_address=mailbox_address)
-    return Prepared(parsed)
+    return Prepared(parsed, None, parsed.sha256, compressed)
 
 
 # --------------------------------------------------------------------------
@@ -54,7 +74,7 @@ def _start_worker(rules_dir: str) -> None:
 
 
 def _prepare_batch(raws: list[bytes], mailbox_name: str | None, mailbox_address: str | None) -> list[Prepared]:
-    return [_lighter(prepare(raw, _worker_rules, mailbox_name, mailbox_address)) for raw in raws]
+    return [_lighter(prepare(raw, _worker_rules, mailbox_name, mailbox_address, compress=True)) for raw in raws]
 
 
 def _lighter(prepared: Prepared) -> Prepared:
