@@ -124,6 +124,32 @@ def test_uidvalidity_change_rescans_without_duplicates(dovecot, make_config):
     assert (again["recorded"], again["duplicates"]) == (0, 5)
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (from /proc)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+    found, frontier = [], [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 @pytest.mark.slow
 def test_sigkill_in_the_middle_of_a_backlog_loses_and_duplicates_nothing(dovecot, make_config):
     user, _ = dovecot.user("qualite")
@@ -147,11 +173,17 @@ def test_sigkill_in_the_middle_of_a_backlog_loses_and_duplicates_nothing(dovecot
         except sqlite3.Error:
             continue
         if count >= 300:
+            helpers = descendants(proc.pid)  # the worker process, its forkserver, the resource tracker
             proc.send_signal(signal.SIGKILL)
             killed_at = count
             break
     proc.wait()
     assert killed_at is not None and killed_at < total, "the poll finished before it could be killed"
+    assert helpers, "the backlog was not prepared in a worker process"
+    gone_by = time.monotonic() + 15
+    while time.monotonic() < gone_by and any(alive(pid) for pid in helpers):
+        time.sleep(0.1)
+    assert not [pid for pid in helpers if alive(pid)], "processes left behind by a killed poll"
     tracer(config, "poll")
     register = cases(config)
     ids = [c["message_ids"][0] for c in register]

@@ -12,6 +12,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import multiprocessing
+import multiprocessing.connection
+import os
+import threading
 import zlib
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -70,7 +73,20 @@ def _start_worker(rules_dir: str) -> None:
     global _worker_rules
     from tracer.classify import load_rules
 
+    parent = multiprocessing.parent_process()
+    if parent is not None:  # a killed tracer (SIGKILL) leaves no worker behind
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), name="parent-watch", daemon=True).start()
     _worker_rules = load_rules(Path(rules_dir))
+
+
+def _exit_with(sentinel: int) -> None:
+    """Wait for the parent's end, then end this worker at once.
+
+    A pool's worker otherwise waits forever for work from a parent that was
+    killed, and keeps the forkserver and the resource tracker alive with it.
+    """
+    multiprocessing.connection.wait([sentinel])
+    os._exit(0)
 
 
 def _prepare_batch(raws: list[bytes], mailbox_name: str | None, mailbox_address: str | None) -> list[Prepared]:
