@@ -72,3 +72,23 @@ def test_a_worker_killed_mid_backlog_costs_time_not_mail(engine, rt, tmp_path, m
     with Session(engine) as session:
         got = dict(session.execute(select(Message.message_id, Request.category).join(Request, Message.request_id == Request.id)).all())
     assert got == expected
+
+
+def test_an_error_in_the_worker_prepares_the_batch_here(engine, rt, tmp_path, monkeypatch, caplog):
+    """A batch the worker failed on (here: a bug injected in it) is prepared in process."""
+    folder, expected = backlog(tmp_path, rt)
+
+    def submit_failing(self, raws, *args):
+        return self._pool.submit(_explode) if self._pool is not None else None
+
+    monkeypatch.setattr(prepare.Preparer, "submit", submit_failing)
+    summary = ingest.import_paths(engine, rt, [str(folder)], "accueil", NOW, batch=10)
+    assert summary.recorded == len(expected)
+    assert "lot non préparé par le processus d'analyse (RuntimeError)" in caplog.text
+    with Session(engine) as session:
+        got = dict(session.execute(select(Message.message_id, Request.category).join(Request, Message.request_id == Request.id)).all())
+    assert got == expected
+
+
+def _explode():
+    raise RuntimeError("bug injected in the worker")

@@ -133,12 +133,19 @@ class Preparer:
             return None
 
     def result(self, future: Future | None) -> list[Prepared] | None:
+        """The batch prepared by the worker, or None: then it is prepared in this
+        process (where an error of the rules, if that is what failed, shows as
+        it would have without a worker)."""
         if future is None:
             return None
         try:
             return future.result()
         except (BrokenProcessPool, OSError, EOFError) as exc:
             self._broken(exc)
+            return None
+        except Exception as exc:  # raised in the worker while preparing this batch
+            log.warning("lot non préparé par le processus d'analyse (%s) : analyse dans le processus principal",
+                        exc.__class__.__name__)
             return None
 
     def _broken(self, exc: BaseException) -> None:
