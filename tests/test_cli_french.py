@@ -84,3 +84,14 @@ def test_import_of_a_folder_reads_the_mail_and_names_the_files_that_are_not(tmp_
     # named on the command line, a file is always read (here: quarantined, kept)
     named = json.loads(run(config, "import", str(folder / "labels.json"), "--json").stdout)
     assert named["quarantined"] == 1
+
+
+def test_the_register_lists_mail_dated_ahead_of_the_clock_unless_a_past_view_is_asked(tmp_path):
+    config = setup(tmp_path)  # received 6 July 2026, 10:00 Paris
+    env = {**os.environ, "TRACER_NOW": "2026-07-01T12:00:00+02:00"}  # a clock behind the mail
+    listed = subprocess.run([sys.executable, "-m", "tracer", "--config", str(config), "cases", "--json"],
+                            capture_output=True, text=True, env=env)
+    (case,) = json.loads(listed.stdout)
+    assert case["received_at"] == "2026-07-06T10:00:00+02:00" and case["status"] == "open"
+    past = run(config, "cases", "--as-of", "2026-07-02T00:00:00+02:00", "--json")
+    assert json.loads(past.stdout) == []

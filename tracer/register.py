@@ -378,10 +378,20 @@ def case_view(request: Request, as_of: datetime, tz, message_ids: list[str]) -> 
 STATUSES = ("open", "overdue", "answered", "excluded", "all")
 
 
-def list_cases(session: Session, rt, *, status: str = "all", service: str | None = None, as_of: datetime) -> list[dict]:
+def list_cases(session: Session, rt, *, status: str = "all", service: str | None = None, as_of: datetime,
+               received_by: datetime | None = None) -> list[dict]:
+    """The register, by deadline, with each request's status at ``as_of``.
+
+    ``received_by`` (a view of the past, ``--as-of``) leaves out what was
+    received after it; without it every request is listed, even one whose
+    reception time lies ahead of the clock (an imported file with a future
+    date, a server clock ahead of this one).
+    """
     if status not in STATUSES:
         raise UserError(f"statut inconnu « {status} » (attendu : {', '.join(STATUSES)})")
-    query = select(Request).where(Request.received_at <= as_of)
+    query = select(Request)
+    if received_by is not None:
+        query = query.where(Request.received_at <= received_by)
     if service:
         known = set(rt.cfg.service_names())
         if service not in known and session.execute(select(Request.id).where(Request.service == service).limit(1)).first() is None:

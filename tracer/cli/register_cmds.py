@@ -58,7 +58,8 @@ def cmd_cases(args, ctx) -> int:
     as_of = ctx.as_of(args.as_of)
     rt = Runtime(ctx.config)
     with ctx.session() as session:
-        cases = reg.list_cases(session, rt, status=args.status, service=args.service, as_of=as_of)
+        cases = reg.list_cases(session, rt, status=args.status, service=args.service, as_of=as_of,
+                               received_by=as_of if args.as_of else None)
     if args.json:
         ctx.print_json(cases)
     else:
