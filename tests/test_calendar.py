@@ -300,3 +300,20 @@ def test_working_days_left_matches_the_reference(zone, as_of, received, n):
     received = max(received, as_of - timedelta(days=60))
     deadline = cal.deadline(received, n)
     assert cal.working_days_left(as_of, deadline) == reference_days_left(zone, as_of, deadline)
+
+
+def test_holidays_kept_in_the_data_folder_are_read_back_and_a_bad_file_is_ignored(tmp_path):
+    from tracer.runtime import HolidayFile
+
+    store = HolidayFile(tmp_path / "cache")
+    first = WorkingCalendar(zone="alsace-moselle", store=store)
+    assert date(2026, 4, 3) in first.holidays_of(2026)  # Good Friday, computed by the package
+    assert store.path.exists() and store.path.name.startswith("holidays-")
+    # what a later run reads: the kept dates decide (a made-up holiday proves it)
+    store.path.write_text('{"alsace-moselle/2026": ["2026-06-02"]}', encoding="utf-8")
+    later = WorkingCalendar(zone="alsace-moselle", store=HolidayFile(tmp_path / "cache"))
+    assert not later.is_working_day(date(2026, 6, 2)) and later.is_working_day(date(2026, 4, 3))
+    store.path.write_text("{not json", encoding="utf-8")
+    again = WorkingCalendar(zone="alsace-moselle", store=HolidayFile(tmp_path / "cache"))
+    assert not again.is_working_day(date(2026, 4, 3))  # computed again
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [store.path.name]  # no stray temp file

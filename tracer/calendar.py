@@ -19,10 +19,8 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Iterable
+from typing import Iterable, Protocol
 from zoneinfo import ZoneInfo
-
-import holidays
 
 from tracer.clock import PARIS, UTC
 
@@ -81,8 +79,19 @@ def normalize_zone(zone: str) -> str:
 
 @lru_cache(maxsize=1024)
 def _holidays(zone: str, year: int) -> frozenset[date]:
-    """Public holidays of ``zone`` in ``year`` (cached: the package is slow)."""
+    """Public holidays of ``zone`` in ``year`` (cached: the package is slow,
+    and imported only here: loading it costs about 80 ms)."""
+    import holidays
+
     return frozenset(holidays.France(years=year, subdiv=ZONES[zone]).keys())
+
+
+class HolidayStore(Protocol):
+    """Where holidays already computed are kept between runs (see tracer.runtime)."""
+
+    def get(self, zone: str, year: int) -> frozenset[date] | None: ...
+
+    def put(self, zone: str, year: int, days: frozenset[date]) -> None: ...
 
 
 class _Year:
@@ -105,8 +114,10 @@ class WorkingCalendar:
         zone: str = "metropole",
         closure_days: Iterable[date | str] = (),
         tz: ZoneInfo | str = PARIS,
+        store: HolidayStore | None = None,
     ):
         self.zone = normalize_zone(zone)
+        self.store = store
         self.closure_days = frozenset(
             date.fromisoformat(d) if isinstance(d, str) else (d.date() if isinstance(d, datetime) else d)
             for d in closure_days
@@ -128,7 +139,7 @@ class WorkingCalendar:
         return found
 
     def _build_year(self, year: int) -> _Year:
-        off = {d.toordinal() for d in _holidays(self.zone, year)} | self._closure_ordinals
+        off = {d.toordinal() for d in self.holidays_of(year)} | self._closure_ordinals
         first = date(year, 1, 1).toordinal()
         last = date(year, 12, 31).toordinal()
         ordinals = [o for o in range(first, last + 1) if o % 7 not in (6, 0) and o not in off]
@@ -148,7 +159,14 @@ class WorkingCalendar:
 
     def holidays_of(self, year: int) -> frozenset[date]:
         """Public holidays of the zone in ``year`` (closure days not included)."""
-        return _holidays(self.zone, year)
+        if self.store is not None:
+            kept = self.store.get(self.zone, year)
+            if kept is not None:
+                return kept
+        days = _holidays(self.zone, year)
+        if self.store is not None:
+            self.store.put(self.zone, year, days)
+        return days
 
     # ------------------------------------------------------------------- days
 
