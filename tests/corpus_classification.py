@@ -239,6 +239,27 @@ CORPUS = [
     ("information", None, "Erreur sur mon acte", "Bonjour, il y a une erreur sur mon acte de naissance : est-ce que cela bloque ma demande de naturalisation ?", {}),
     ("information", None, "Justificatif", "Bonjour, au guichet on m'a dit de revenir avec un justificatif de domicile plus récent. Une quittance de loyer convient-elle ?", {}),
     ("information", None, "Employeur", "Bonjour, mon employeur me demande une attestation prouvant que mon titre est en cours de renouvellement. Laquelle puis-je lui donner ?", {}),
+    # ------------------------------------- round 4 (families seen in the fourth corpus, in other words)
+    # staff treating people without respect, told as a fact
+    ("reclamation", "accueil_physique", "Accueil à l'entrée", "Bonjour,\n\nHier après-midi, le vigile posté à l'entrée nous traitait comme des moins que rien, ma mère et moi, devant toute la file. Personne ne mérite cela.\n\nK. Benamar", {}),
+    # queues outside in bad weather, reported by a third party
+    ("reclamation", "accueil_physique", "Accueil des usagers à Morlaix", "Madame, Monsieur,\n\nChaque lundi, des usagers font la queue dehors dès l'aube, sous la pluie, avec des enfants en bas âge, sans pouvoir s'abriter. Nous vous demandons d'organiser un accueil plus humain.\n\nL'association Entraide Morlaix", {}),
+    ("information", None, "File d'attente", "Bonjour, faut-il faire la queue dehors avant l'ouverture ou peut-on attendre à l'intérieur du hall ?\nMerci", {}),
+    # sent back at every visit
+    ("reclamation", "titres_sejour", "Retrait de ma carte de séjour", "Bonjour,\n\nJe suis passé au guichet mardi, jeudi puis lundi pour retirer ma carte de séjour. Chaque fois on me répond qu'elle n'est pas prête et de repasser plus tard.\n\nS. Traoré", {}),
+    # phone line closed during published hours
+    ("reclamation", "accueil_telephonique", "Standard", "Bonjour,\nle standard annonce que le service est fermé alors que j'appelle aux heures d'ouverture affichées sur la convocation. Cela fait deux jours.\nM. Gourvès", {}),
+    ("information", None, "Horaires du standard", "Bonjour, le standard est-il fermé pendant les heures d'ouverture du samedi matin ?\nMerci", {}),
+    # a request to check one's own file: hors périmètre, unless the writer complains
+    ("hors_perimetre", None, "Ma carte grise", "Bonjour,\nle vendeur de mon véhicule me dit que ma carte grise est bloquée chez vous. Pourriez-vous regarder mon dossier ? Merci\nJ. Le Goff", {}),
+    ("hors_perimetre", None, "Passeport", "Bonjour,\n\nJ'ai déposé ma demande de passeport en mairie il y a six semaines et toujours rien reçu. Pouvez-vous me dire où en est ma demande ?\n\nMerci, Y. Kerhervé", {}),
+    ("reclamation", "autre", "Dossier bloqué", "Bonjour,\n\nC'est inadmissible : pouvez-vous enfin vérifier mon dossier, bloqué sans aucune explication ?\n\nP. Daniel", {}),
+    ("hors_perimetre", None, "Relance dossier naturalisation", "Bonjour,\n\nJe reviens vers vous au sujet de mon dossier déposé en mars. Avez-vous reçu l'attestation de mon employeur envoyée en mai ?\n\nCordialement,\nR. Haddad", {}),
+    # acknowledgement of a ticketing tool, without automatic headers
+    ("automatique", None, "[Ticket#20261103000457] Votre message a bien été reçu", "Bonjour,\n\nVotre message a bien été reçu et enregistré sous le numéro 20261103000457. Il sera traité par le service concerné.\n\nMerci de rappeler ce numéro dans vos échanges.\n\n(message automatique)", {"sender": "Guichet numérique <contact@quimperle-communaute-exemple.fr>"}),
+    ("information", None, "[Réf 2026-4411] question permis", "Bonjour, mon dossier porte la référence ci-dessus. Quelles pièces faut-il pour un duplicata de permis de conduire ?\nMerci", {}),
+    # a list of proposals
+    ("suggestion", "accueil_physique", "Préparation du comité des usagers", "Madame,\n\nVoici quelques propositions de notre association :\n- installer un écran d’appel des tickets dans le hall ;\n- ouvrir un guichet le samedi matin une fois par mois ;\n- publier les fiches de démarches en plusieurs langues.\n\nBien cordialement,\nA. Le Bras, secrétaire", {}),
 ]
 
 
