@@ -76,6 +76,12 @@ CORPUS = [
     # ---------------------------------------------------------------- automatique
     ("automatique", None, "Réponse automatique : Votre demande de carte grise", "Bonjour,\n\nJe suis absente du bureau jusqu'au 28 août inclus. Pour toute urgence, merci de contacter le secrétariat au 04 50 00 00 00.\n\nCordialement,\nSophie Blanc", {"headers": {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}}),
     ("automatique", None, "Absence du bureau", "Je suis actuellement absent et serai de retour le 2 septembre. Je n'aurai qu'un accès limité à mes courriels.", {}),
+    # Contact forms relayed by the prefecture's own site from a no-reply address marked auto-generated:
+    # a citizen's message all the same.
+    ("reclamation", "accueil_telephonique", "[Formulaire de contact] Réclamation", "Un message a été déposé via le formulaire de contact du site.\n\nNom : Lucien Garnier\nCourriel : lucien.garnier@exemple-mail.fr\n\nMessage :\nTrois jours que j'appelle le standard pour ma carte grise, ça sonne dans le vide puis ça coupe. C'est inadmissible.", {"sender": "Site de la préfecture <ne-pas-repondre@haute-savoie.gouv.fr>", "headers": {"Auto-Submitted": "auto-generated"}}),
+    ("information", None, "[Formulaire de contact] Demande de renseignements", "Message de l'internaute :\nBonjour, quels documents faut-il pour inscrire une association ? Merci.\n\nNom : Aline Morel\nCourriel : aline.morel@exemple-mail.fr", {"sender": "ne-pas-repondre@haute-savoie.gouv.fr", "headers": {"Auto-Submitted": "auto-generated"}}),
+    # ...but another body's automatic acknowledgement of its own form stays automatic.
+    ("automatique", None, "Accusé de réception", "Votre message envoyé via notre formulaire de contact a bien été reçu. Ceci est un message automatique, merci de ne pas y répondre.", {"sender": "ne-pas-repondre@caf.example", "headers": {"Auto-Submitted": "auto-replied"}}),
     ("automatique", None, "Out of Office: Request", "I am out of the office until Monday 7 September with limited access to email. I will reply on my return.", {"headers": {"Auto-Submitted": "auto-replied", "X-Autoreply": "yes"}}),
     ("automatique", None, "Absence", "Bonjour,\nJe suis en congés jusqu'au 24 août.\nBien cordialement", {}),
     ("automatique", None, "Re: Votre dossier", "Bonjour, je suis actuellement en congés. Je serai de retour le lundi 31 août.", {"headers": {"Auto-Submitted": "auto-replied"}}),
