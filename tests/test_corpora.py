@@ -12,10 +12,11 @@ from tracer.parse import ParseError, parse
 
 CORPORA = Path(__file__).resolve().parent / "corpora"
 PERIMETER = {"information", "reclamation", "suggestion"}
-# Measured on 2026-11-25 with the rules of round 3: dev 121/121, heldout 99/101,
-# final 100/100 (all three tuned on), fourth 94/107 (never tuned on). The floors
-# leave room for a deliberate trade-off, not for a slide.
-FLOORS = {"dev": 0.97, "heldout": 0.95, "final": 0.95, "fourth": 0.85}
+# Measured on 2026-11-25 with the rules of round 4: dev 121/121, heldout 99/101,
+# final 100/100, fourth 104/107 (these four tuned on), fifth 86/100 through the
+# CLI (never tuned on). The floors leave room for a deliberate trade-off, not
+# for a slide.
+FLOORS = {"dev": 0.97, "heldout": 0.95, "final": 0.95, "fourth": 0.93, "fifth": 0.83}
 
 
 @pytest.fixture(scope="module")
