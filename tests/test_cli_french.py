@@ -95,3 +95,21 @@ def test_the_register_lists_mail_dated_ahead_of_the_clock_unless_a_past_view_is_
     assert case["received_at"] == "2026-07-06T10:00:00+02:00" and case["status"] == "open"
     past = run(config, "cases", "--as-of", "2026-07-02T00:00:00+02:00", "--json")
     assert json.loads(past.stdout) == []
+
+
+def test_every_command_prints_its_french_table_without_a_traceback(tmp_path):
+    """The readable output of each command (not only --json) runs: tables load rich lazily."""
+    config = setup(tmp_path)
+    (tmp_path / "illisible.eml").write_bytes(b"\x00\x01 pas un message\n")
+    assert run(config, "import", str(tmp_path / "illisible.eml")).returncode == 0
+    commands = [
+        ["cases"], ["show", "PREF74-2026-00001"], ["quarantine"], ["status"], ["templates"], ["outbox"],
+        ["replies", "--unlinked"], ["stats", "--from", "2026-07-01", "--to", "2026-08-01"],
+        ["stats", "--from", "2026-07-01", "--to", "2026-08-01", "--by", "category", "month"],
+        ["rules", "check"], ["alerts", "--dry-run", "--as-of", "2026-07-20T09:00:00+02:00"],
+        ["digest", "--preview", "--as-of", "2026-07-20T09:00:00+02:00"],
+    ]
+    for command in commands:
+        result = run(config, *command)
+        assert result.returncode == 0 and "Traceback" not in result.stderr, (command, result.stderr[-500:])
+        assert result.stdout.strip(), command

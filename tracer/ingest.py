@@ -32,7 +32,6 @@ log = logging.getLogger("tracer.ingest")
 RECORDED, DUPLICATE, QUARANTINED = "recorded", "duplicate", "quarantined"
 
 
-
 @dataclass
 class Summary:
     recorded: int = 0

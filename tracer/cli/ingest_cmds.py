@@ -7,6 +7,7 @@ import sys
 
 from tracer import clock, ingest, quarantine
 from tracer.cli.context import fail
+from tracer.cli.tables import new_table
 from tracer.runtime import Runtime
 
 
@@ -142,7 +143,7 @@ def cmd_demo(args, ctx) -> int:
     if args.json:
         ctx.print_json(result)
         return 0
-    from tracer.cli.tables import cases_table, new_table
+    from tracer.cli.tables import cases_table
 
     ctx.console.print(f"Base de démonstration : {result['database']}")
     ctx.console.print(
