@@ -14,7 +14,7 @@ Schema changes go through Alembic (``tracer/migrations``); see
 
 
 from datetime import datetime
-from typing import Any, Optional
+from typing import Optional
 
 from sqlalchemy import JSON, Column, LargeBinary, Text, UniqueConstraint, Index
 from sqlmodel import Field, Relationship, SQLModel

@@ -21,7 +21,7 @@ month, quarter) and the delays are denormalised on the request by
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import and_, case, func, literal, or_, select
