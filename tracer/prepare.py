@@ -1,10 +1,11 @@
 """Parsing and classification of incoming mail, apart from the database.
 
 ``prepare`` turns raw bytes into a parsed message already classified for its
-mailbox, or the French reason to quarantine it. It needs no database, so a
-large backlog is prepared in a worker process (:class:`Preparer`) while the
-main process writes the previous batch: on a machine with two cores a poll
-then costs about the larger of the two, not their sum.
+mailbox, or the French reason to quarantine it, with the bytes' hash and, when
+asked, their compressed form for storage. It needs no database, so a large
+backlog is prepared in a worker process (:class:`Preparer`) while the main
+process writes the previous batch: on a machine with two cores a poll then
+costs about the larger of the two, not their sum.
 """
 
 from __future__ import annotations
