@@ -10,6 +10,7 @@ Every datetime in tracer is aware; the database returns UTC.
 from __future__ import annotations
 
 import os
+import re
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -31,6 +32,14 @@ def parse_instant(text: str, tz: ZoneInfo = PARIS) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
     return value.astimezone(UTC)
+
+
+_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|Z)")
+
+
+def is_instant(value) -> bool:
+    """Is ``value`` an ISO 8601 instant with its offset (as ``iso_local`` writes them)?"""
+    return isinstance(value, str) and _INSTANT.fullmatch(value) is not None
 
 
 def parse_day(text: str) -> date:

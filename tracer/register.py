@@ -434,14 +434,11 @@ def show_case(session: Session, rt, reference: str, as_of: datetime) -> dict:
     return view
 
 
-_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|Z)")
-
-
 def _local_instants(data: dict, tz) -> dict:
     """Event data as stored (instants in UTC), with the instants shown in the local zone."""
     out = {}
     for key, value in data.items():
-        if isinstance(value, str) and _INSTANT.fullmatch(value):
+        if clock.is_instant(value):
             value = clock.iso_local(datetime.fromisoformat(value), tz)
         out[key] = value
     return out

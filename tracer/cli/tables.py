@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from tracer import clock
+
 STATUS_FR = {"open": "en cours", "overdue": "en retard", "answered": "répondue", "excluded": "hors indicateurs"}
 CATEGORY_FR = {
     "information": "information",
@@ -54,7 +56,7 @@ def event_details(data: dict) -> str:
     for key, value in data.items():
         if value in (None, [], ""):
             continue
-        if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
+        if clock.is_instant(value):
             value = short_time(value)
         elif isinstance(value, list):
             value = ", ".join(str(v) for v in value)
