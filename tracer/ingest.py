@@ -166,7 +166,7 @@ def _record_fast(session: Session, rt, item: Incoming, parsed, dedup_key: str, d
     from tracer.stats import derived_fields
 
     box = next((b for b in rt.cfg.mailboxes if b.name == item.mailbox), None)
-    decision = rt.rules.classify(parsed, mailbox_name=item.mailbox, mailbox_address=replies.address_of(rt, item.mailbox))
+    decision = rt.rules.classify(parsed, mailbox_name=item.mailbox, mailbox_address=box.address if box else None)
     service = box.service if box is not None else item.mailbox
     sender = parsed.reply_to or parsed.from_addr
     days = None

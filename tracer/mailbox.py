@@ -147,8 +147,12 @@ class ImapMailbox:
         uids = self._call("la recherche des nouveaux messages", self.client.search, ["UID", f"{after_uid + 1}:*"])
         return sorted(uid for uid in uids if uid > after_uid)
 
+    @property
+    def batch_size(self) -> int:
+        return max(1, getattr(self.box, "batch_size", 200))
+
     def fetch(self, uids: list[int]) -> Iterator[Fetched]:
-        size = max(1, getattr(self.box, "batch_size", 200))
+        size = self.batch_size
         for start in range(0, len(uids), size):
             yield from self._fetch_batch(uids[start : start + size])
 
@@ -172,7 +176,7 @@ class ImapMailbox:
     def batches(self, uids: list[int]) -> list[list[int]]:
         """``uids`` cut into fetch batches of at most ``batch_size`` messages and
         :data:`BATCH_BYTES` bytes."""
-        return plan_batches(uids, self.sizes(uids), max(1, getattr(self.box, "batch_size", 200)), BATCH_BYTES)
+        return plan_batches(uids, self.sizes(uids), self.batch_size, BATCH_BYTES)
 
     def fetch_batches(self, batches: list[list[int]]) -> Iterator[tuple[list[int], list[Fetched]]]:
         """Each batch with its messages; the next batch is read from the server

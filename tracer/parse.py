@@ -196,9 +196,11 @@ _SIMPLE_ADDRESS = re.compile(rf"[ \t]*(?:((?:[\w'\-.]+[ \t]+)*[\w'\-.]+)?[ \t]*<
 def split_address(text: str) -> tuple[str, str]:
     """``email.utils.parseaddr`` of a decoded header value, faster for the common forms."""
     found = _SIMPLE_ADDRESS.fullmatch(text)
-    if found is None:
-        return parseaddr(text)
-    if found.group(3) is not None:
+    return _name_and_address(found) if found is not None else parseaddr(text)
+
+
+def _name_and_address(found: re.Match) -> tuple[str, str]:
+    if found.group(3) is not None:  # a bare address
         return "", found.group(3)
     return " ".join((found.group(1) or "").split()), found.group(2)
 
@@ -211,11 +213,7 @@ def split_addresses(texts: list[str]) -> list[tuple[str, str]]:
         simple = [_SIMPLE_ADDRESS.fullmatch(part) for part in parts]
         if not all(simple):
             return getaddresses(texts)
-        for found in simple:
-            if found.group(3) is not None:
-                out.append(("", found.group(3)))
-            else:
-                out.append((" ".join((found.group(1) or "").split()), found.group(2)))
+        out += [_name_and_address(found) for found in simple]
     return out
 
 

@@ -157,9 +157,3 @@ class Preparer:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
-
-    def __enter__(self) -> "Preparer":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
