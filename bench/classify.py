@@ -20,8 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from corpus_classification import messages  # noqa: E402
-from tracer import classify, paths  # noqa: E402
-from tracer.parse import parse  # noqa: E402
+from tracer.rules import classify
+from tracer.core import paths  # noqa: E402
+from tracer.mail.parse import parse  # noqa: E402
 
 
 def main() -> None:

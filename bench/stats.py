@@ -20,9 +20,11 @@ from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import insert, text
 
-from tracer import config, db, stats
-from tracer.models import Request
-from tracer.runtime import Runtime
+from tracer.core import config
+from tracer.store import db
+from tracer.reports import stats
+from tracer.store.models import Request
+from tracer.services import Runtime
 
 CATEGORIES = ["information"] * 6 + ["reclamation"] * 2 + ["suggestion", "hors_perimetre", "automatique"]
 TOPICS = ["rendez_vous", "accueil_telephonique", "titres_sejour", "delais_traitement", "autre"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from alembic import command
 
-from tracer import db
+from tracer.store import db
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from tracer import db
+from tracer.store import db
 
 PG_BASE = os.environ.get("TRACER_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_SERVICES = os.environ.get("TRACER_REQUIRE_SERVICES") == "1"
@@ -49,14 +49,14 @@ def pg_url():
 
 @pytest.fixture
 def sqlite_url(tmp_path):
-    return f"sqlite:///{tmp_path / 'tracer.db'}"
+    return f"sqlite:///{tmp_path / 'tracer.store.db'}"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request, tmp_path):
     """Each storage test runs on both engines."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'tracer.db'}"
+        return f"sqlite:///{tmp_path / 'tracer.store.db'}"
     return request.getfixturevalue("pg_url")
 
 
@@ -109,7 +109,7 @@ def make_config(tmp_path):
     def build(mailboxes: list[dict] = (), extra: str = "", port: int | None = None, **tracer_keys) -> Path:
         secret = tmp_path / "imap.secret"
         secret.write_text("mot-de-passe\n")
-        lines = ["[tracer]", f'database_url = "sqlite:///{tmp_path / "tracer.db"}"', 'reference_prefix = "PREF74"']
+        lines = ["[tracer]", f'database_url = "sqlite:///{tmp_path / "tracer.store.db"}"', 'reference_prefix = "PREF74"']
         for key, value in tracer_keys.items():
             lines.append(f"{key} = {_toml(value)}")
         for box in mailboxes:

@@ -11,7 +11,7 @@ import holidays
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from tracer.calendar import ZONES, WorkingCalendar, normalize_zone
+from tracer.rules.calendar import ZONES, WorkingCalendar, normalize_zone
 
 PARIS = ZoneInfo("Europe/Paris")
 UTC = timezone.utc
@@ -303,7 +303,7 @@ def test_working_days_left_matches_the_reference(zone, as_of, received, n):
 
 
 def test_holidays_kept_in_the_data_folder_are_read_back_and_a_bad_file_is_ignored(tmp_path):
-    from tracer.runtime import HolidayFile
+    from tracer.services import HolidayFile
 
     store = HolidayFile(tmp_path / "cache")
     first = WorkingCalendar(zone="alsace-moselle", store=store)

@@ -9,10 +9,10 @@ import pytest
 
 from corpus_classification import messages
 from mailfactory import make_mail
-from tracer.classify import load_rules, normalise
-from tracer.parse import parse
-from tracer.paths import default_rules_dir
-from tracer.rules_errors import RulesError
+from tracer.rules.classify import load_rules, normalise
+from tracer.mail.parse import parse
+from tracer.core.paths import default_rules_dir
+from tracer.rules.errors import RulesError
 
 PERIMETER = {"information", "reclamation", "suggestion"}
 

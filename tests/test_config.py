@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tracer import config
+from tracer.core import config
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tracer import classify, paths
-from tracer.parse import ParseError, parse
+from tracer.rules import classify
+from tracer.core import paths
+from tracer.mail.parse import ParseError, parse
 
 CORPORA = Path(__file__).resolve().parent / "corpora"
 PERIMETER = {"information", "reclamation", "suggestion"}

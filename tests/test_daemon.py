@@ -13,8 +13,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from mailfactory import make_mail
-from tracer.calendar import WorkingCalendar
-from tracer.clock import PARIS
+from tracer.rules.calendar import WorkingCalendar
+from tracer.core.clock import PARIS
 
 UTC = timezone.utc
 

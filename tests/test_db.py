@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
-from tracer import db
+from tracer.store import db
 
 
 def test_schema_head_constant_matches_alembic(sqlite_url):

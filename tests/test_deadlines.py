@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tracer.deadlines import DeadlineRules, load_deadline_rules
-from tracer.paths import default_rules_dir
-from tracer.rules_errors import RulesError
+from tracer.rules.deadlines import DeadlineRules, load_deadline_rules
+from tracer.core.paths import default_rules_dir
+from tracer.rules.errors import RulesError
 
 RULES = """
 [defaults]

@@ -88,7 +88,7 @@ def test_imap_server_stopped_mid_fetch_then_restarted(dovecot, make_config):
                                                for i in range(total)])
     config = make_config([{"name": "qualite", "address": user, "username": user, "batch_size": 50, "timeout": 5}],
                          port=dovecot.port)
-    db = config.parent / "tracer.db"
+    db = config.parent / "tracer.store.db"
     proc = subprocess.Popen([sys.executable, "-m", "tracer", "--config", str(config), "poll"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -128,7 +128,7 @@ def test_connection_dropped_mid_fetch_loses_and_duplicates_nothing(dovecot, make
         assert first.returncode == 1
         assert "Traceback" not in first.stderr
         assert ("connexion perdue" in first.stderr) or ("délai dépassé" in first.stderr), first.stderr
-        recorded = count(config.parent / "tracer.db")
+        recorded = count(config.parent / "tracer.store.db")
         assert 0 < recorded < total  # the batches before the cut are kept
         second = json.loads(tracer(config, "poll", "--json").stdout)
         assert second["recorded"] == total - recorded and second["errors"] == []

@@ -8,7 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # Imported for their side effect: the tables register with SQLModel's metadata.
-ALLOWED = ("tracer/db.py:14:1: 'tracer.models' imported but unused", "tracer/migrations/env.py:6:1: 'tracer.models' imported but unused")
+ALLOWED = ("tracer/store/db.py:14:1: 'tracer.store.models' imported but unused", "tracer/store/migrations/env.py:6:1: 'tracer.store.models' imported but unused")
 
 
 def test_pyflakes_finds_nothing_in_the_package():

@@ -7,9 +7,10 @@ import re
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from corpus_classification import messages
-from tracer import classify, paths
-from tracer.literals import required_literals
-from tracer.parse import parse
+from tracer.rules import classify
+from tracer.core import paths
+from tracer.rules.literals import required_literals
+from tracer.mail.parse import parse
 
 
 def test_what_is_required_and_what_is_not():

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mailfactory import make_mail
-from tracer.config import Section
-from tracer.mailbox import ImapMailbox, MailboxError
+from tracer.core.config import Section
+from tracer.mail.mailbox import ImapMailbox, MailboxError
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -92,7 +92,7 @@ def test_missing_folder_is_a_folder_error(dovecot):
 
 
 def test_batches_are_bounded_in_count_and_bytes():
-    from tracer.mailbox import plan_batches
+    from tracer.mail.mailbox import plan_batches
 
     sizes = {1: 10, 2: 10, 3: 10, 4: 100, 5: 10, 6: 10}
     assert plan_batches([1, 2, 3, 4, 5, 6], sizes, max_count=2, max_bytes=1000) == [[1, 2], [3, 4], [5, 6]]

@@ -7,9 +7,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlmodel import Session
 
-from tracer import config as config_mod, outbox
-from tracer.errors import NotFound
-from tracer.models import Outbox
+from tracer.core import config as config_mod
+from tracer.outgoing import outbox
+from tracer.core.errors import NotFound
+from tracer.store.models import Outbox
 
 UTC = timezone.utc
 NOW = datetime(2026, 9, 7, 8, 30, tzinfo=UTC)
@@ -254,10 +255,10 @@ def test_cli_lists_the_uncertain_row_and_force_resends_it(make_config, smtp_serv
     import subprocess
     import sys
 
-    from tracer import db
+    from tracer.store import db
 
     config = make_config(extra=f'\n[smtp]\nhost = "127.0.0.1"\nport = {smtp_server.port}\ntls = "none"\n')
-    engine = db.open_engine(f"sqlite:///{config.parent / 'tracer.db'}")
+    engine = db.open_engine(f"sqlite:///{config.parent / 'tracer.store.db'}")
     outbox_id = queue(engine)
     with Session(engine) as session:
         row = session.get(Outbox, outbox_id)

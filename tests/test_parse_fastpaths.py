@@ -4,7 +4,7 @@ from email.utils import getaddresses, parseaddr
 
 from hypothesis import given, settings, strategies as st
 
-from tracer.parse import split_address, split_addresses
+from tracer.mail.parse import split_address, split_addresses
 
 # Letters, accents, and every character that matters to an address parser.
 ALPHABET = st.sampled_from(list("abzAZéÉçœ09 ._-+='\t\"<>@,;:()[]\\") + ["jean", "dupont", "@gouv.fr", " <", ">"])
@@ -41,6 +41,6 @@ def test_common_forms_take_the_fast_path_and_agree():
 def test_raw_messages_are_stored_so_that_zlib_reads_them_back(raw):
     import zlib
 
-    from tracer.prepare import compress_raw
+    from tracer.mail.prepare import compress_raw
 
     assert zlib.decompress(compress_raw(raw)) == raw

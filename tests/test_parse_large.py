@@ -12,7 +12,7 @@ from email.mime.text import MIMEText
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from tracer import parse as parse_mod
+from tracer.mail import parse as parse_mod
 
 
 def as_parsed(raw: bytes) -> dict:

@@ -160,7 +160,7 @@ def test_sigkill_in_the_middle_of_a_backlog_loses_and_duplicates_nothing(dovecot
     config = make_config([{"name": "qualite", "address": user, "username": user, "batch_size": 100}], port=dovecot.port)
     proc = subprocess.Popen([sys.executable, "-m", "tracer", "--config", str(config), "poll"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    db = config.parent / "tracer.db"
+    db = config.parent / "tracer.store.db"
     deadline = time.monotonic() + 120
     killed_at = None
     import sqlite3

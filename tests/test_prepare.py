@@ -11,10 +11,12 @@ import pytest
 from sqlmodel import Session, select
 
 from corpus_classification import messages
-from tracer import config, ingest, prepare
-from tracer.models import Message, Request
-from tracer.parse import parse
-from tracer.runtime import Runtime
+from tracer.core import config
+from tracer.mail import ingest
+from tracer.mail import prepare
+from tracer.store.models import Message, Request
+from tracer.mail.parse import parse
+from tracer.services import Runtime
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
 

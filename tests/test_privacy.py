@@ -14,8 +14,11 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from mailfactory import make_mail, reply_to
-from tracer import config, ingest, retention, stats
-from tracer.runtime import Runtime
+from tracer.core import config
+from tracer.mail import ingest
+from tracer.register import retention
+from tracer.reports import stats
+from tracer.services import Runtime
 
 PARIS = ZoneInfo("Europe/Paris")
 

@@ -14,9 +14,12 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from mailfactory import make_mail
-from tracer import config, db, ingest, register
-from tracer.errors import UserError
-from tracer.runtime import Runtime
+from tracer.core import config
+from tracer.store import db
+from tracer.mail import ingest
+from tracer.register import requests as register
+from tracer.core.errors import UserError
+from tracer.services import Runtime
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2026, 9, 20, 12, tzinfo=PARIS)

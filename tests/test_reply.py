@@ -138,10 +138,11 @@ def test_acknowledgement_is_sent_once_and_does_not_stop_the_clock(dovecot, make_
 from sqlalchemy import select  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
-from tracer import config as config_mod, reply  # noqa: E402
-from tracer.errors import NotFound, UserError  # noqa: E402
-from tracer.models import Event, Message, Outbox, Request  # noqa: E402
-from tracer.runtime import Runtime  # noqa: E402
+from tracer.core import config as config_mod
+from tracer.outgoing import reply  # noqa: E402
+from tracer.core.errors import NotFound, UserError  # noqa: E402
+from tracer.store.models import Event, Message, Outbox, Request  # noqa: E402
+from tracer.services import Runtime  # noqa: E402
 
 BOX = "pref-qualite@haute-savoie.gouv.fr"
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from corpus_classification import messages
-from tracer.parse import ParseError, parse
+from tracer.mail.parse import ParseError, parse
 
 
 def cpython_email_corpus() -> Path | None:

@@ -15,8 +15,11 @@ from openpyxl import load_workbook
 from sqlmodel import Session
 
 from mailfactory import make_mail, reply_to
-from tracer import config, exports, ingest, stats
-from tracer.runtime import Runtime
+from tracer.core import config
+from tracer.reports import exports
+from tracer.mail import ingest
+from tracer.reports import stats
+from tracer.services import Runtime
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2026, 11, 1, tzinfo=PARIS)
@@ -137,7 +140,8 @@ def test_stats_command_json_shape(tmp_path):
 
 
 def test_frozen_figures_stay_published_and_differences_show(engine, rt, quarter):
-    from tracer import quality, register
+    from tracer.reports import quality
+    from tracer.register import requests as register
 
     as_of = at("2026-10-15T00:00:00+02:00")
     with Session(engine) as session, session.begin():
@@ -155,7 +159,7 @@ def test_frozen_figures_stay_published_and_differences_show(engine, rt, quarter)
 
 
 def test_sample_is_reproducible_and_control_gives_the_conformity_rate(engine, rt, quarter):
-    from tracer import quality
+    from tracer.reports import quality
 
     with Session(engine) as session:
         first = quality.sample(session, rt, "2026-Q3", 2, seed=7)

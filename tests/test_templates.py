@@ -6,10 +6,12 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from tracer import config as config_mod, paths, templates
-from tracer.errors import NotFound, UserError
-from tracer.models import Request
-from tracer.reply import _citizen, clean_subject
+from tracer.core import config as config_mod
+from tracer.core import paths
+from tracer.outgoing import templates
+from tracer.core.errors import NotFound, UserError
+from tracer.store.models import Request
+from tracer.outgoing.reply import _citizen, clean_subject
 
 UTC = timezone.utc
 SHIPPED = {

@@ -12,8 +12,11 @@ import pytest
 from sqlmodel import Session
 
 from mailfactory import make_id, make_mail, reply_to
-from tracer import config, ingest, register, replies
-from tracer.runtime import Runtime
+from tracer.core import config
+from tracer.mail import ingest
+from tracer.register import requests as register
+from tracer.register import threads as replies
+from tracer.services import Runtime
 
 UTC = timezone.utc
 T0 = datetime(2026, 9, 7, 8, 0, tzinfo=UTC)  # Monday 10:00 Paris

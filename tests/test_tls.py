@@ -8,8 +8,8 @@ import subprocess
 import pytest
 
 from dovecot import CONFIG, PASSWORD, Dovecot, available, free_port
-from tracer.config import Section
-from tracer.mailbox import ImapMailbox, MailboxError
+from tracer.core.config import Section
+from tracer.mail.mailbox import ImapMailbox, MailboxError
 
 
 class TlsDovecot(Dovecot):

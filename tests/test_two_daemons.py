@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from mailfactory import make_mail
-from tracer.clock import PARIS
+from tracer.core.clock import PARIS
 
 pytestmark = pytest.mark.postgres
 
@@ -42,7 +42,7 @@ alerts_seconds = 1
 outbox_seconds = 1
 """
     config = make_config([{"name": "qualite", "address": user, "username": user, "service": "qualite"}], port=dovecot.port, extra=extra)
-    text = config.read_text().replace(f'database_url = "sqlite:///{tmp_path / "tracer.db"}"', f'database_url = "{pg_url}"')
+    text = config.read_text().replace(f'database_url = "sqlite:///{tmp_path / "tracer.store.db"}"', f'database_url = "{pg_url}"')
     config.write_text(text)
     procs = [subprocess.Popen([sys.executable, "-m", "tracer", "--config", str(config), "run"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for _ in range(2)]

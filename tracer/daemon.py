@@ -25,8 +25,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from tracer import clock, config as config_mod, ingest, locks
-from tracer.runtime import Runtime
+from tracer.core import clock
+from tracer.core import config as config_mod
+from tracer.mail import ingest
+from tracer.core import locks
+from tracer.services import Runtime
 
 log = logging.getLogger("tracer.daemon")
 
@@ -96,7 +99,7 @@ class Daemon:
         box = self.cfg.mailbox(name)
         reports = ingest.poll_mailbox(self.engine, self.rt, box, clock.now)
         if box.acknowledge:
-            from tracer import reply
+            from tracer.outgoing import reply
 
             reply.acknowledge_new(self.engine, self.rt, clock.now())
         errors = [r for r in reports if r.error]
@@ -116,22 +119,22 @@ class Daemon:
                          extra={"mailbox": name, "event": "poll", "recorded": recorded})
 
     def alerts(self) -> None:
-        from tracer import alerts
+        from tracer.outgoing import alerts
 
         self._step("alertes", lambda: alerts.run(self.engine, self.rt, clock.now(), clock.now()), lock="alerts")
 
     def digest(self) -> None:
-        from tracer import digest
+        from tracer.outgoing import digest
 
         self._step("bilan hebdomadaire", lambda: digest.send_once(self.engine, self.rt, clock.now(), clock.now()), lock="digest")
 
     def outbox(self) -> None:
-        from tracer import outbox
+        from tracer.outgoing import outbox
 
         self._step("file d'envoi", lambda: outbox.retry_due(self.engine, self.cfg, clock.now()))
 
     def purge(self) -> None:
-        from tracer import retention
+        from tracer.register import retention
 
         self._step("purge", lambda: retention.purge(self.engine, self.rt, clock.now(), by="tracer"), lock="purge")
 
@@ -151,7 +154,7 @@ class Daemon:
     # -- IMAP IDLE ----------------------------------------------------------
 
     def idle_loop(self, box) -> None:
-        from tracer.mailbox import ImapMailbox, MailboxError
+        from tracer.mail.mailbox import ImapMailbox, MailboxError
 
         while not self.stop_event.is_set():
             try:

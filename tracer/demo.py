@@ -11,8 +11,12 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
-from tracer import config as config_mod, db, ingest, paths, register
-from tracer.runtime import Runtime
+from tracer.core import config as config_mod
+from tracer.store import db
+from tracer.mail import ingest
+from tracer.core import paths
+from tracer.register import requests as register
+from tracer.services import Runtime
 
 DEMO_CONFIG = {
     "tracer": {"reference_prefix": "PREF74", "timezone": "Europe/Paris", "holiday_zone": "metropole"},

@@ -16,7 +16,7 @@ import sys
 from tracer import __version__
 from tracer.cli import french
 from tracer.cli.context import Context, fail
-from tracer.errors import UserError
+from tracer.core.errors import UserError
 
 # Command modules, in the order of ``tracer --help``.
 COMMAND_MODULES = [

@@ -8,8 +8,10 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from tracer import clock, config as config_mod, db
-from tracer.errors import UserError
+from tracer.core import clock
+from tracer.core import config as config_mod
+from tracer.store import db
+from tracer.core.errors import UserError
 
 
 class Context:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import sys
 
 
-from tracer import alerts, logs, status as status_mod
+from tracer.outgoing import alerts
+from tracer.core import logs
+from tracer.reports import status as status_mod
 from tracer.cli.tables import new_table, short_time
-from tracer.runtime import Runtime
+from tracer.services import Runtime
 
 
 def register(sub) -> None:
@@ -27,7 +29,7 @@ def register(sub) -> None:
 
 def cmd_run(args, ctx) -> int:
     from tracer.daemon import Daemon
-    from tracer.rules_errors import RulesError
+    from tracer.rules.errors import RulesError
 
     logs.setup(args.log_format)
     cfg = ctx.config

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tracer import db
+from tracer.store import db
 from tracer.cli.context import fail
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tracer import digest
-from tracer.runtime import Runtime
+from tracer.outgoing import digest
+from tracer.services import Runtime
 
 
 def register(sub) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import sys
 
 
-from tracer import clock, ingest, quarantine
+from tracer.core import clock
+from tracer.mail import ingest
+from tracer.mail import quarantine
 from tracer.cli.context import fail
 from tracer.cli.tables import new_table
-from tracer.runtime import Runtime
+from tracer.services import Runtime
 
 
 def register(sub) -> None:
@@ -36,7 +38,7 @@ def register(sub) -> None:
 
 
 def _check_rules(rt: Runtime) -> None:
-    from tracer.rules_errors import RulesError
+    from tracer.rules.errors import RulesError
 
     try:
         rt.check()
@@ -62,7 +64,7 @@ def cmd_poll(args, ctx) -> int:
     _check_rules(rt)
     reports = ingest.poll_all(ctx.engine, rt, names, clock.now)
     if any(box.acknowledge for box in cfg.mailboxes):
-        from tracer import reply  # templates and SMTP: loaded only when acknowledgements are on
+        from tracer.outgoing import reply  # templates and SMTP: loaded only when acknowledgements are on
 
         reply.acknowledge_new(ctx.engine, rt, clock.now())
     total = ingest.Summary()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tracer import retention
+from tracer.register import retention
 from tracer.cli.context import fail
-from tracer.runtime import Runtime
+from tracer.services import Runtime
 
 
 def register(sub) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 
-from tracer import register as reg
+from tracer.register import requests as reg
 from tracer.cli.tables import cases_table, CATEGORY_FR, event_details, EVENT_FR, new_table, plain, short_time, STATUS_FR, topic_fr
-from tracer.config import CATEGORIES
-from tracer.runtime import Runtime
+from tracer.core.config import CATEGORIES
+from tracer.services import Runtime
 
 
 def register(sub) -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 
-from tracer import replies
+from tracer.register import threads as replies
 from tracer.cli.tables import new_table, short_time
-from tracer.runtime import Runtime
+from tracer.services import Runtime
 
 
 def register(sub) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tracer.cli.context import fail
 from tracer.cli.tables import new_table, plain
-from tracer.runtime import Runtime
+from tracer.services import Runtime
 
 
 def register(sub) -> None:
@@ -41,7 +41,7 @@ def _values(pairs: list[str]) -> dict:
 
 
 def cmd_templates(args, ctx) -> int:
-    from tracer import templates  # jinja2 and aiosmtplib load only here
+    from tracer.outgoing import templates  # jinja2 and aiosmtplib load only here
 
     if args.check:
         problems = templates.check_all(ctx.config)
@@ -64,7 +64,7 @@ def cmd_templates(args, ctx) -> int:
 
 
 def cmd_reply(args, ctx) -> int:
-    from tracer import reply  # jinja2 and aiosmtplib load only here
+    from tracer.outgoing import reply  # jinja2 and aiosmtplib load only here
 
     if not args.preview:
         ctx.require_secrets([], smtp=True)
@@ -97,7 +97,7 @@ def cmd_reply(args, ctx) -> int:
 
 
 def cmd_outbox(args, ctx) -> int:
-    from tracer import outbox  # jinja2 and aiosmtplib load only here
+    from tracer.outgoing import outbox  # jinja2 and aiosmtplib load only here
 
     cfg = ctx.config
     if args.retry or args.force:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tracer.classify import load_rules
+from tracer.rules.classify import load_rules
 from tracer.cli.context import fail
-from tracer.deadlines import DeadlineRules, load_deadline_rules
-from tracer.rules_errors import RulesError
+from tracer.rules.deadlines import DeadlineRules, load_deadline_rules
+from tracer.rules.errors import RulesError
 
 
 def register(sub) -> None:
@@ -53,7 +53,7 @@ def cmd_check(args, ctx) -> int:
 
 
 def cmd_classify(args, ctx) -> int:
-    from tracer.parse import ParseError, parse
+    from tracer.mail.parse import ParseError, parse
 
     rules, _ = _load(ctx)
     try:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tracer import exports, quality, stats
+from tracer.reports import exports
+from tracer.reports import quality
+from tracer.reports import stats
 from tracer.cli.context import fail
-from tracer.runtime import Runtime
+from tracer.services import Runtime
 
 
 def register(sub) -> None:

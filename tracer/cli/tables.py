@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tracer import clock
+from tracer.core import clock
 
 STATUS_FR = {"open": "en cours", "overdue": "en retard", "answered": "répondue", "excluded": "hors indicateurs"}
 CATEGORY_FR = {
@@ -45,7 +45,7 @@ DETAIL_FR = {
 
 
 def topic_fr(topic: str | None) -> str:
-    from tracer.classify import TOPIC_LABELS
+    from tracer.rules.classify import TOPIC_LABELS
 
     return TOPIC_LABELS.get(topic, topic) if topic else "—"
 

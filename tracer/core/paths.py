@@ -1,0 +1,33 @@
+"""Where the shipped data lives (wheel or source checkout) and the user's data dir."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent  # the tracer package
+
+
+def _shipped(name: str) -> Path:
+    """``rules`` / ``reply_templates``: inside the wheel, else the checkout's top level."""
+    installed = PACKAGE / "_defaults" / name
+    if installed.is_dir():
+        return installed
+    return PACKAGE.parent / name
+
+
+def default_rules_dir() -> Path:
+    return _shipped("rules")
+
+
+def default_templates_dir() -> Path:
+    return _shipped("reply_templates")
+
+
+def demo_mail_dir() -> Path:
+    return PACKAGE / "demo_mail"
+
+
+def user_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "tracer"

@@ -1,0 +1,229 @@
+"""``tracer reply``: render a template reply, queue it, record it, send it.
+
+The reply is threaded (In-Reply-To and References to the request's last
+inbound message), signed by the service, and recorded as an outgoing message
+of the request in the same transaction as its outbox row: the first
+substantive reply stops the clock. When its copy is later polled from the
+Sent folder, the Message-ID makes it the same message, not a second reply.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from tracer.core import clock
+from tracer.outgoing import outbox
+from tracer.register import requests as register
+from tracer.register import threads as replies
+from tracer.outgoing import templates
+from tracer.core.errors import UserError
+from tracer.store.models import Message, MessageRef, Outbox, Request
+
+log = logging.getLogger("tracer.outgoing.reply")
+
+RE_PREFIX = re.compile(r"^\s*((re|tr|fwd?|aw|wg)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
+
+
+@dataclass
+class PreparedReply:
+    request: Request
+    sender: str
+    recipient: str
+    subject: str
+    text: str
+    html: str | None
+    in_reply_to: str | None
+    references: list[str]
+    mailbox: str
+
+
+def clean_subject(subject: str | None, reference: str) -> str:
+    subject = RE_PREFIX.sub("", subject or "").replace(f"[{reference}]", "").strip()
+    return subject or "Votre demande"
+
+
+def context_for(rt, request: Request, values: dict, now: datetime) -> dict:
+    tz = rt.cfg.tz
+    svc = rt.cfg.service(request.service) if request.service else None
+    box = _mailbox(rt, request)
+    service = {
+        "name": request.service,
+        "label": (svc.label if svc else None) or request.service or "Préfecture",
+        "signature": (svc.signature if svc and svc.signature else None) or (svc.label if svc else None) or "La préfecture",
+        "contact": list(svc.contact) if svc else [],
+    }
+    return {
+        "request": {
+            "reference": request.reference,
+            "subject": request.subject or "",
+            "subject_clean": clean_subject(request.subject, request.reference),
+            "received_at_fr": templates.date_fr(request.received_at, tz, with_time=True),
+            "received_date_fr": templates.date_fr(request.received_at, tz),
+            "deadline_fr": templates.date_fr(request.deadline, tz) if request.deadline else "",
+            "category": request.category,
+            "topic": request.topic,
+        },
+        "citizen": _citizen(request),
+        "service": service,
+        "mailbox": {"name": box.name if box else None, "address": box.address if box else ""},
+        "today_fr": templates.date_fr(now, tz),
+        "values": dict(values),
+        **values,
+    }
+
+
+def _citizen(request: Request) -> dict:
+    """The sender's display name when it looks like a name, else the courteous fallback."""
+    name = " ".join((request.sender_name or "").split()).strip("\"' ")
+    if not name or "@" in name or not any(c.isalpha() for c in name):
+        return {"name": "Madame, Monsieur", "email": request.sender_addr or "", "greeting": "Madame, Monsieur,"}
+    if name.isupper() or name.islower():  # « JEANNE MARTIN » -> « Jeanne Martin »
+        name = " ".join("-".join(p.capitalize() for p in w.split("-")) for w in name.split())
+    return {"name": name, "email": request.sender_addr or "", "greeting": f"Bonjour {name},"}
+
+
+def _mailbox(rt, request: Request):
+    for box in rt.cfg.mailboxes:
+        if box.name == request.mailbox:
+            return box
+    if rt.cfg.mailboxes:
+        for box in rt.cfg.mailboxes:
+            if box.service == request.service:
+                return box
+        return rt.cfg.mailboxes[0]
+    return None
+
+
+def prepare_reply(session: Session, rt, reference: str, template: str, values: dict, now: datetime) -> PreparedReply:
+    """Render the reply and work out its headers; writes nothing.
+
+    Raises ``NotFound`` (reference, template), ``UserError`` (no address,
+    automatic mail) or ``TemplateError`` (missing variable).
+    """
+    request = register.get_request(session, reference)
+    if request.category == "automatique":
+        raise UserError(f"la demande {request.reference} est un message automatique (réponse automatique, rebond, "
+                        "lettre d'information) : on n'y répond pas ; reclassez-la d'abord si c'est une erreur")
+    if not request.sender_addr:
+        raise UserError(f"la demande {reference} n'a pas d'adresse électronique de réponse : répondez par courrier")
+    box = _mailbox(rt, request)
+    if box is None:
+        raise UserError("aucune boîte configurée ([[mailbox]]) pour expédier la réponse")
+    rendered = templates.render(rt.cfg, template, context_for(rt, request, values, now))
+    last = session.execute(
+        select(Message).where(Message.request_id == request.id, Message.direction == "in")
+        .order_by(Message.received_at.desc(), Message.id.desc())
+    ).scalars().first()
+    in_reply_to = last.message_id if last else None
+    references = [r for r in (last.references if last else []) if r] + ([in_reply_to] if in_reply_to else [])
+    return PreparedReply(request, box.address, request.sender_addr, rendered.subject, rendered.text, rendered.html,
+                         in_reply_to, references, box.name)
+
+
+def render_preview(prepared: PreparedReply) -> str:
+    head = [
+        f"De : {prepared.sender}",
+        f"À : {prepared.recipient}",
+        f"Objet : {prepared.subject}",
+    ]
+    if prepared.in_reply_to:
+        head.append(f"En réponse à : {prepared.in_reply_to}")
+    if prepared.references:
+        head.append(f"Références : {' '.join(prepared.references)}")
+    if prepared.html is not None:
+        head.append("Version HTML : oui")
+    return "\n".join(head) + "\n\n" + prepared.text
+
+
+def send_reply(engine: Engine, rt, reference: str, template: str, by: str, values: dict, now: datetime,
+               kind: str = "reply", preview: bool = False) -> dict:
+    """Queue, record and send a template reply; with ``preview`` only render it.
+
+    The outbox row, the outgoing ``Message`` and the reply event are one
+    transaction; delivery is attempted after the commit, so an SMTP failure
+    leaves the reply recorded and queued (``status`` "pending", ``error``).
+    """
+    if preview:
+        with Session(engine) as session:
+            prepared = prepare_reply(session, rt, reference, template, values, now)
+            return {"reference": prepared.request.reference, "status": "preview", "preview": render_preview(prepared)}
+    if not by or not by.strip():
+        raise UserError("--by : le nom de l'agent est obligatoire")
+    with Session(engine, expire_on_commit=False) as session:
+        prepared = prepare_reply(session, rt, reference, template, values, now)
+        extra = {"Auto-Submitted": "auto-replied"} if kind == "ack" else None
+        row = outbox.enqueue(
+            session, kind=kind, sender=prepared.sender, recipients=[prepared.recipient], subject=prepared.subject,
+            text=prepared.text, html=prepared.html, in_reply_to=prepared.in_reply_to, references=prepared.references,
+            request_id=prepared.request.id, mailbox=prepared.mailbox, created_by=by, now=now, extra_headers=extra,
+        )
+        box = rt.cfg.mailbox(prepared.mailbox)
+        message = Message(
+            dedup_key=row.message_id, message_id=row.message_id, direction="out", kind=kind, mailbox=prepared.mailbox,
+            folder=box.sent, source="tracer", received_at=now, from_addr=prepared.sender, to_addrs=[prepared.recipient],
+            subject=prepared.subject, in_reply_to=prepared.in_reply_to, references=prepared.references,
+            body_text=prepared.text, template=template, sent_by=by, created_at=now,
+        )
+        session.add(message)
+        session.flush()
+        for ref in prepared.references:
+            session.add(MessageRef(message_id=message.id, ref=ref))
+        replies.apply_reply(session, rt, prepared.request, message, now, how=f"modèle {template}", actor=by)
+        session.commit()
+        outbox_id, request_ref = row.id, prepared.request.reference
+    status = outbox.deliver(engine, rt.cfg, outbox_id, now)
+    with Session(engine) as session:
+        row = session.get(Outbox, outbox_id)
+        return {"reference": request_ref, "outbox_id": outbox_id, "status": status, "message_id": row.message_id,
+                "error": row.last_error}
+
+
+def acknowledge_new(engine: Engine, rt, now: datetime) -> list[str]:
+    """Send the acknowledgements of receipt due for mailboxes with ``acknowledge = true``.
+
+    Once per request, never for automatic or excluded mail nor without a reply
+    address, at most one per sender per day (mail-loop guard); an
+    acknowledgement does not stop the clock.
+    """
+    boxes = {b.name: b for b in rt.cfg.mailboxes if b.acknowledge}
+    if not boxes:
+        return []
+    sent: list[str] = []
+    with Session(engine) as session:
+        acked = select(Outbox.request_id).where(Outbox.kind == "ack", Outbox.request_id.is_not(None))
+        candidates = session.execute(
+            select(Request).where(Request.mailbox.in_(list(boxes)), Request.sender_addr.is_not(None),
+                                  Request.category.in_(register.PERIMETER), Request.answered_at.is_(None),
+                                  Request.id.not_in(acked), Request.created_at >= now - timedelta(days=2))
+            .order_by(Request.id)
+        ).scalars().all()
+        today = clock.local(now, rt.cfg.tz).date()
+        since = clock.start_of_day(today, rt.cfg.tz)
+        recent = session.execute(select(Outbox.recipients).where(Outbox.kind == "ack", Outbox.created_at >= since)).scalars().all()
+        already = {addr for recipients in recent for addr in recipients}
+        todo = []
+        for request in candidates:
+            if request.sender_addr in already or _is_own(rt, request.sender_addr):
+                continue
+            already.add(request.sender_addr)
+            todo.append((request.reference, boxes[request.mailbox].acknowledge_template))
+    for reference, template in todo:
+        try:
+            send_reply(engine, rt, reference, template, "tracer", {}, now, kind="ack")
+        except UserError as exc:  # a broken template must not stop the poll, nor the other acknowledgements
+            log.error("accusé de réception de %s impossible : %s", reference, exc)
+            continue
+        sent.append(reference)
+    return sent
+
+
+def _is_own(rt, address: str) -> bool:
+    return any(address == b.address.lower() for b in rt.cfg.mailboxes) or address.split("@")[0] in (
+        "mailer-daemon", "postmaster", "noreply", "no-reply", "ne-pas-repondre", "nepasrepondre")

@@ -1,0 +1,477 @@
+"""The register: requests, references and the append-only event log.
+
+Every function takes the session, the :class:`~tracer.runtime.Runtime` and
+``now``; none commits (the caller owns the transaction), none knows IMAP.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from typing import Any, Iterable
+
+from sqlalchemy import event, func, select, update
+from sqlmodel import Session
+
+from tracer.core import clock
+from tracer.core.config import CATEGORIES
+from tracer.core.errors import NotFound, UserError
+from tracer.store.models import Event, Message, ReferenceCounter, Request
+
+PERIMETER = ("information", "reclamation", "suggestion")
+EXCLUDED = ("hors_perimetre", "automatique")
+CHANNELS = ("email", "paper")
+
+
+# --------------------------------------------------------------------------
+# Events: the only write path is an insert.
+
+
+def add_event(session: Session, request: Request | None, kind: str, actor: str, now: datetime, **data: Any) -> None:
+    """Record an event; written with the transaction's commit (see tracer.bulk)."""
+    from tracer.store import bulk
+
+    bulk.defer(session, Event, request_id=request, at=now, kind=kind, actor=actor, data=_jsonable(data))
+
+
+def _jsonable(data: dict) -> dict:
+    out = {}
+    for key, value in data.items():
+        if isinstance(value, datetime):
+            value = clock.from_db(value).isoformat()
+        elif isinstance(value, date):
+            value = value.isoformat()
+        out[key] = value
+    return out
+
+
+# --------------------------------------------------------------------------
+# References: PREFIX-YYYY-NNNNN, sequential per year, never reused.
+
+
+def next_reference(session: Session, prefix: str, year: int) -> str:
+    """Take the next number, in the same transaction as the request.
+
+    The first number of a transaction updates the counter row, which locks it
+    (PostgreSQL queues concurrent writers on the row; SQLite's write lock
+    serialises them); further numbers of the same transaction are counted in
+    memory and written back just before the commit. A rolled-back transaction
+    gives its numbers back, so none is ever skipped or reused.
+    """
+    taken = session.info.setdefault("reference_counters", {})
+    key = (prefix, year)
+    if key in taken:
+        taken[key][1] += 1
+        return f"{prefix}-{year}-{taken[key][1]:05d}"
+    conn = session.connection()
+    bump = (
+        update(ReferenceCounter)
+        .where(ReferenceCounter.prefix == prefix, ReferenceCounter.year == year)
+        .values(last=ReferenceCounter.last + 1)
+        .returning(ReferenceCounter.last)
+    )
+    number = conn.execute(bump).scalar()
+    if number is None:
+        # first request of the year: create the counter row, racing writers agree
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        conn.execute(dialect_insert(ReferenceCounter).values(prefix=prefix, year=year, last=0).on_conflict_do_nothing())
+        number = conn.execute(bump).scalar()
+    taken[key] = [number, number]
+    if not session.info.get("reference_hook"):
+        event.listen(session, "before_commit", _write_counters)
+        event.listen(session, "after_rollback", _forget_counters)
+        session.info["reference_hook"] = True
+    return f"{prefix}-{year}-{number:05d}"
+
+
+def _write_counters(session: Session) -> None:
+    taken = session.info.get("reference_counters") or {}
+    conn = session.connection()
+    for (prefix, year), (first, last) in taken.items():
+        if last != first:
+            conn.execute(
+                update(ReferenceCounter)
+                .where(ReferenceCounter.prefix == prefix, ReferenceCounter.year == year)
+                .values(last=last)
+            )
+    session.info["reference_counters"] = {}
+
+
+def _forget_counters(session: Session) -> None:
+    session.info["reference_counters"] = {}
+
+
+REFERENCE_TAG = re.compile(r"\[([A-Z][A-Z0-9]*-\d{4}-\d{5,})\]")
+
+
+def references_in(text: str | None) -> list[str]:
+    """Reference tags ``[PREF74-2026-00042]`` found in a subject."""
+    return REFERENCE_TAG.findall(text or "")
+
+
+# --------------------------------------------------------------------------
+# Opening a request and computing its deadline.
+
+
+def open_request(
+    session: Session,
+    rt,
+    *,
+    channel: str,
+    mailbox: str | None,
+    service: str | None,
+    sender_addr: str | None,
+    sender_name: str | None,
+    subject: str | None,
+    received_at: datetime,
+    now: datetime,
+    category: str | None,
+    topic: str | None = None,
+    rule_ids: Iterable[str] = (),
+    has_reply_address: bool = True,
+    parent: Request | None = None,
+    actor: str = "tracer",
+) -> Request:
+    year = clock.local(received_at, rt.cfg.tz).year
+    request = Request(
+        reference=next_reference(session, rt.cfg.tracer.reference_prefix, year),
+        channel=channel,
+        mailbox=mailbox,
+        service=service,
+        category=category,
+        topic=topic,
+        rule_ids=list(rule_ids),
+        sender_addr=sender_addr,
+        sender_name=sender_name,
+        subject=subject,
+        received_at=received_at,
+        parent_id=parent.id if parent else None,
+        created_at=now,
+    )
+    set_deadline(rt, request, has_reply_address)
+    session.add(request)  # flushed with the batch: its id is not needed before
+    add_event(
+        session,
+        request,
+        "received",
+        actor,
+        now,
+        channel=channel,
+        mailbox=mailbox,
+        service=service,
+        category=category,
+        topic=topic,
+        rules=list(rule_ids),
+        deadline=request.deadline,
+        parent=parent.reference if parent else None,
+    )
+    return request
+
+
+def set_deadline(rt, request: Request, has_reply_address: bool | None = None) -> None:
+    """(Re)compute the deadline from the original reception time."""
+    if has_reply_address is None:  # a letter carries its postal address
+        has_reply_address = request.channel == "paper" or bool(request.sender_addr)
+    days = None
+    if request.category not in EXCLUDED:
+        days = rt.deadline_rules.days_for(
+            request.channel, request.category or "information", request.service, has_reply_address=has_reply_address
+        )
+    request.deadline_days = days
+    request.deadline = rt.calendar.deadline(request.received_at, days) if days is not None else None
+    refresh_derived(rt, request)
+
+
+def refresh_derived(rt, request: Request) -> None:
+    """Denormalised fields the indicators group and average on (Paris buckets, delays)."""
+    from tracer.reports.stats import derived_fields
+
+    for key, value in derived_fields(request.received_at, request.answered_at, rt.calendar).items():
+        setattr(request, key, value)
+
+
+# --------------------------------------------------------------------------
+# Lookups.
+
+
+def get_request(session: Session, reference: str) -> Request:
+    request = session.exec(select(Request).where(Request.reference == reference.strip())).scalars().first()
+    if request is None:
+        raise NotFound(f"demande {reference} introuvable")
+    return request
+
+
+def case_status(request: Request, as_of: datetime) -> str:
+    if request.category in EXCLUDED:
+        return "excluded"
+    if request.answered_at is not None and request.answered_at <= as_of:
+        return "answered"
+    if request.deadline is not None and request.deadline < as_of:
+        return "overdue"
+    return "open"
+
+
+# --------------------------------------------------------------------------
+# Manual actions, each recorded as an event.
+
+
+def reclassify(session: Session, rt, reference: str, category: str, by: str, now: datetime, reason: str | None = None, topic: str | None = None) -> Request:
+    if category not in CATEGORIES:
+        raise UserError(f"catégorie inconnue « {category} » (attendu : {', '.join(CATEGORIES)})")
+    _require_agent(by)
+    request = get_request(session, reference)
+    before = (request.category, request.topic, request.deadline)
+    request.category = category
+    if topic is not None:
+        request.topic = topic
+    elif category not in ("reclamation", "suggestion"):
+        request.topic = None
+    set_deadline(rt, request)
+    session.add(request)
+    add_event(
+        session,
+        request,
+        "reclassified",
+        by,
+        now,
+        old_category=before[0],
+        new_category=category,
+        old_topic=before[1],
+        new_topic=request.topic,
+        old_deadline=before[2],
+        new_deadline=request.deadline,
+        reason=reason,
+    )
+    return request
+
+
+def transfer(session: Session, rt, reference: str, service: str, by: str, now: datetime, reason: str | None = None) -> Request:
+    _require_agent(by)
+    known = rt.cfg.service_names()
+    if known and service not in known:
+        raise UserError(f"service inconnu « {service} » (services déclarés : {', '.join(known)})")
+    request = get_request(session, reference)
+    old = request.service
+    if old == service:
+        raise UserError(f"la demande {reference} relève déjà du service « {service} »")
+    old_deadline = request.deadline
+    request.service = service
+    set_deadline(rt, request)  # same reception time, the new service's delay
+    session.add(request)
+    add_event(
+        session,
+        request,
+        "transferred",
+        by,
+        now,
+        old_service=old,
+        new_service=service,
+        old_deadline=old_deadline,
+        new_deadline=request.deadline,
+        reason=reason,
+    )
+    return request
+
+
+def register_paper(
+    session: Session,
+    rt,
+    *,
+    received: str,
+    sender: str,
+    subject: str,
+    service: str,
+    now: datetime,
+    category: str | None = None,
+    topic: str | None = None,
+    sender_addr: str | None = None,
+    by: str = "tracer",
+) -> Request:
+    """A paper letter registered by hand with its arrival date (10 working days by default)."""
+    received_at = _parse_received(received, rt.cfg.tz)
+    if received_at > now:
+        raise UserError("--received : la date d'arrivée est dans le futur")
+    if category is not None and category not in CATEGORIES:
+        raise UserError(f"catégorie inconnue « {category} » (attendu : {', '.join(CATEGORIES)})")
+    known = rt.cfg.service_names()
+    if known and service not in known:
+        raise UserError(f"service inconnu « {service} » (services déclarés : {', '.join(known)})")
+    if not sender.strip():
+        raise UserError("--sender : l'expéditeur est obligatoire")
+    return open_request(
+        session,
+        rt,
+        channel="paper",
+        mailbox=None,
+        service=service,
+        sender_addr=sender_addr,
+        sender_name=sender.strip(),
+        subject=subject.strip(),
+        received_at=received_at,
+        now=now,
+        category=category or "information",
+        topic=topic,
+        rule_ids=["manuel"],
+        has_reply_address=True,  # a letter carries its postal address
+        actor=by,
+    )
+
+
+def _parse_received(text: str, tz) -> datetime:
+    try:
+        if len(text.strip()) == 10:
+            day = date.fromisoformat(text.strip())
+            return datetime.combine(day, time(12, 0), tzinfo=tz).astimezone(clock.UTC)
+        return clock.parse_instant(text, tz)
+    except ValueError:
+        raise UserError(f"--received : date AAAA-MM-JJ ou instant ISO 8601 attendu, reçu « {text} »") from None
+
+
+def _require_agent(by: str) -> None:
+    if not by or not by.strip():
+        raise UserError("--by : le nom de l'agent est obligatoire")
+
+
+# --------------------------------------------------------------------------
+# Views (JSON shapes of INTERFACE.md).
+
+
+def message_ids_of(session: Session, request_ids: list[int]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {i: [] for i in request_ids}
+    if not request_ids:
+        return out
+    rows = session.execute(
+        select(Message.request_id, Message.message_id)
+        .where(Message.request_id.in_(request_ids), Message.direction == "in")
+        .order_by(Message.received_at, Message.id)
+    )
+    for request_id, message_id in rows:
+        if message_id:
+            out[request_id].append(message_id)
+    return out
+
+
+def case_view(request: Request, as_of: datetime, tz, message_ids: list[str]) -> dict:
+    answered_at = request.answered_at if request.answered_at and request.answered_at <= as_of else None
+    return {
+        "reference": request.reference,
+        "category": request.category,
+        "topic": request.topic,
+        "service": request.service,
+        "mailbox": request.mailbox,
+        "channel": request.channel,
+        "sender": request.sender_addr or request.sender_name,
+        "sender_name": request.sender_name,
+        "subject": request.subject,
+        "received_at": clock.iso_local(request.received_at, tz),
+        "deadline": clock.iso_local(request.deadline, tz),
+        "answered_at": clock.iso_local(answered_at, tz),
+        "status": case_status(request, as_of),
+        "message_ids": message_ids,
+        "rule_ids": request.rule_ids,
+    }
+
+
+STATUSES = ("open", "overdue", "answered", "excluded", "all")
+
+
+def list_cases(session: Session, rt, *, status: str = "all", service: str | None = None, as_of: datetime,
+               received_by: datetime | None = None) -> list[dict]:
+    """The register, by deadline, with each request's status at ``as_of``.
+
+    ``received_by`` (a view of the past, ``--as-of``) leaves out what was
+    received after it; without it every request is listed, even one whose
+    reception time lies ahead of the clock (an imported file with a future
+    date, a server clock ahead of this one).
+    """
+    if status not in STATUSES:
+        raise UserError(f"statut inconnu « {status} » (attendu : {', '.join(STATUSES)})")
+    query = select(Request)
+    if received_by is not None:
+        query = query.where(Request.received_at <= received_by)
+    if service:
+        known = set(rt.cfg.service_names())
+        if service not in known and session.execute(select(Request.id).where(Request.service == service).limit(1)).first() is None:
+            listed = ", ".join(sorted(known | set(session.execute(select(Request.service).distinct()).scalars()) - {None}))
+            raise UserError(f"service inconnu « {service} »" + (f" (services : {listed})" if listed else ""))
+        query = query.where(Request.service == service)
+    if status in ("open", "overdue"):
+        query = query.where(Request.category.not_in(EXCLUDED) | Request.category.is_(None))
+        query = query.where(Request.answered_at.is_(None) | (Request.answered_at > as_of))
+    elif status == "answered":
+        query = query.where(Request.answered_at <= as_of)
+    elif status == "excluded":
+        query = query.where(Request.category.in_(EXCLUDED))
+    requests = list(session.execute(query).scalars())
+    requests = [r for r in requests if status == "all" or case_status(r, as_of) == status]
+    far = datetime.max.replace(tzinfo=clock.UTC)
+    requests.sort(key=lambda r: (r.deadline or far, r.received_at, r.reference))
+    ids = message_ids_of(session, [r.id for r in requests])
+    return [case_view(r, as_of, rt.cfg.tz, ids[r.id]) for r in requests]
+
+
+def show_case(session: Session, rt, reference: str, as_of: datetime) -> dict:
+    request = get_request(session, reference)
+    tz = rt.cfg.tz
+    messages = list(
+        session.execute(select(Message).where(Message.request_id == request.id).order_by(Message.received_at, Message.id)).scalars()
+    )
+    view = case_view(request, as_of, tz, [m.message_id for m in messages if m.direction == "in" and m.message_id])
+    view["deadline_working_days"] = request.deadline_days
+    parent = session.get(Request, request.parent_id) if request.parent_id else None
+    children = session.execute(select(Request.reference).where(Request.parent_id == request.id).order_by(Request.id)).scalars()
+    view["parent"] = parent.reference if parent else None
+    view["children"] = list(children)
+    view["messages"] = [message_view(m, tz) for m in messages]
+    events = session.execute(select(Event).where(Event.request_id == request.id).order_by(Event.at, Event.id)).scalars()
+    view["events"] = [
+        {"at": clock.iso_local(e.at, tz), "kind": e.kind, "actor": e.actor, "data": _local_instants(e.data or {}, tz)}
+        for e in events
+    ]
+    return view
+
+
+def _local_instants(data: dict, tz) -> dict:
+    """Event data as stored (instants in UTC), with the instants shown in the local zone."""
+    out = {}
+    for key, value in data.items():
+        if clock.is_instant(value):
+            value = clock.iso_local(datetime.fromisoformat(value), tz)
+        out[key] = value
+    return out
+
+
+def message_view(m: Message, tz) -> dict:
+    return {
+        "message_id": m.message_id,
+        "direction": m.direction,
+        "kind": m.kind,
+        "mailbox": m.mailbox,
+        "folder": m.folder,
+        "received_at": clock.iso_local(m.received_at, tz),
+        "from": m.from_addr,
+        "from_name": m.from_name,
+        "to": m.to_addrs,
+        "subject": m.subject,
+        "template": m.template,
+        "sent_by": m.sent_by,
+        "attachments": m.attachments,
+        "body": m.body_text,
+    }
+
+
+def counts(session: Session, as_of: datetime) -> dict:
+    """Open and overdue requests as of ``as_of`` (status, digest)."""
+    base = (
+        select(func.count())
+        .select_from(Request)
+        .where(Request.category.not_in(EXCLUDED) | Request.category.is_(None))
+        .where(Request.received_at <= as_of)
+        .where(Request.answered_at.is_(None) | (Request.answered_at > as_of))
+    )
+    open_total = session.execute(base).scalar_one()
+    overdue = session.execute(base.where(Request.deadline < as_of)).scalar_one()
+    return {"open": open_total, "overdue": overdue}

@@ -1,0 +1,282 @@
+"""Threads: link inbound follow-ups and outbound replies to their request.
+
+Rules (DOMAIN.md, "Deadlines"):
+- an outgoing message is linked by ``In-Reply-To``, then ``References`` (any
+  message of the request, inbound or an earlier reply), then the reference tag
+  ``[PREF74-2026-00042]`` in its subject; unlinked ones are kept and listed;
+- the first *substantive* reply stops the clock at its INTERNALDATE; an
+  automatic acknowledgement (``Auto-Submitted`` other than ``no``, or an
+  acknowledgement tracer sent) is recorded but does not;
+- a citizen's follow-up before the answer joins the request; after it, it
+  opens a new request linked to the first;
+- order does not matter: a reply recorded before its request is linked when
+  the request appears, and an earlier reply found late moves the clock back.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from tracer.store import bulk
+from tracer.register import requests as register
+from tracer.core.errors import NotFound, UserError
+from tracer.store.models import Message, MessageRef, Outbox, Request
+
+SUBSTANTIVE = "reply"
+
+
+# --------------------------------------------------------------------------
+# Inbound.
+
+
+def attach_inbound(session: Session, rt, message: Message, parsed, now: datetime) -> Request:
+    """Join the thread's request, or open a new one; then adopt waiting replies."""
+    decision = rt.rules.classify(parsed, mailbox_name=message.mailbox, mailbox_address=address_of(rt, message.mailbox))
+    parent = _thread_request(session, message, parsed.subject)
+    if parent is not None and (parent.answered_at is None or message.received_at < parent.answered_at):
+        message.request_id = parent.id
+        session.add(message)
+        register.add_event(session, parent, "follow_up", "tracer", now, message_id=message.message_id, received_at=message.received_at)
+        request = parent
+    else:
+        category, topic, rule_ids = decision.category, decision.topic, list(decision.rule_ids)
+        if parent is not None and category != "automatique":
+            # a new message after the answer, in the same thread: same category
+            category, topic, rule_ids = parent.category, parent.topic, [f"fil:{parent.reference}"]
+        reply_address = parsed.reply_to or parsed.from_addr
+        box = _box(rt, message.mailbox)
+        request = register.open_request(
+            session,
+            rt,
+            channel="email",
+            mailbox=message.mailbox,
+            service=box.service if box is not None else message.mailbox,
+            sender_addr=parsed.reply_to or parsed.from_addr,
+            sender_name=parsed.from_name,
+            subject=parsed.subject,
+            received_at=message.received_at,
+            now=now,
+            category=category,
+            topic=topic,
+            rule_ids=rule_ids,
+            has_reply_address=bool(reply_address),
+            parent=parent,
+        )
+        message.request = request
+        session.add(message)
+    _adopt_waiting_replies(session, rt, message, request, now)
+    return request
+
+
+def _thread_request(session: Session, message: Message, subject: str | None) -> Request | None:
+    """The request of the thread this message belongs to, newest first."""
+    refs = [message.in_reply_to] if message.in_reply_to else []
+    refs += [r for r in reversed(message.references or []) if r not in refs]
+    for ref in refs:
+        hit = session.execute(
+            select(Message.request_id).where(Message.message_id == ref, Message.request_id.is_not(None), Message.id != message.id)
+        ).first()
+        if hit:
+            return _latest_in_chain(session, session.get(Request, hit[0]))
+    for reference in register.references_in(subject):
+        request = session.execute(select(Request).where(Request.reference == reference)).scalars().first()
+        if request is not None:
+            return _latest_in_chain(session, request)
+    return None
+
+
+def _latest_in_chain(session: Session, request: Request) -> Request:
+    """A follow-up of an answered request that already has a child joins the child."""
+    while True:
+        child = session.execute(
+            select(Request).where(Request.parent_id == request.id).order_by(Request.received_at.desc(), Request.id.desc())
+        ).scalars().first()
+        if child is None:
+            return request
+        request = child
+
+
+def _adopt_waiting_replies(session: Session, rt, message: Message, request: Request, now: datetime) -> None:
+    if not message.message_id or not unlinked_replies_exist(session):
+        return
+    bulk.flush_deferred(session)  # the waiting replies' references may still be in memory
+    waiting = session.execute(
+        select(Message)
+        .join(MessageRef, MessageRef.message_id == Message.id)
+        .where(MessageRef.ref == message.message_id, Message.direction == "out", Message.request_id.is_(None))
+        .order_by(Message.received_at, Message.id)
+    ).scalars().all()
+    for reply in waiting:
+        apply_reply(session, rt, request, reply, now, how="fil (réponse relevée avant la demande)")
+
+
+def unlinked_replies_exist(session: Session) -> bool:
+    """Checked once per session: most batches have no reply waiting for its request."""
+    flag = session.info.get("unlinked_replies")
+    if flag is None:
+        flag = session.execute(
+            select(Message.id).where(Message.direction == "out", Message.request_id.is_(None)).limit(1)
+        ).first() is not None
+        session.info["unlinked_replies"] = flag
+    return flag
+
+
+# --------------------------------------------------------------------------
+# Outbound.
+
+
+def attach_outbound(session: Session, rt, message: Message, parsed, now: datetime) -> Request | None:
+    message.kind = outbound_kind(session, message)
+    session.add(message)
+    request, how = find_request_for_reply(session, message)
+    if request is None:
+        session.info["unlinked_replies"] = True
+        return None
+    apply_reply(session, rt, request, message, now, how=how)
+    return request
+
+
+def outbound_kind(session: Session, message: Message) -> str:
+    auto = (message.auto_headers or {}).get("auto-submitted", "")
+    if auto and auto.strip().lower().split(";")[0].strip() != "no":
+        return "ack"
+    if message.message_id:
+        ours = session.execute(select(Outbox.kind).where(Outbox.message_id == message.message_id)).first()
+        if ours and ours[0] == "ack":
+            return "ack"
+    return SUBSTANTIVE
+
+
+def find_request_for_reply(session: Session, message: Message) -> tuple[Request | None, str]:
+    if message.in_reply_to:
+        request = _request_of_message(session, message.in_reply_to, message.id)
+        if request is not None:
+            return request, "In-Reply-To"
+    for ref in reversed(message.references or []):
+        request = _request_of_message(session, ref, message.id)
+        if request is not None:
+            return request, "References"
+    for reference in register.references_in(message.subject):
+        request = session.execute(select(Request).where(Request.reference == reference)).scalars().first()
+        if request is not None:
+            return request, "référence dans l'objet"
+    return None, ""
+
+
+def _request_of_message(session: Session, message_id: str, exclude: int | None) -> Request | None:
+    hit = session.execute(
+        select(Message.request_id).where(Message.message_id == message_id, Message.request_id.is_not(None), Message.id != exclude)
+    ).first()
+    return session.get(Request, hit[0]) if hit else None
+
+
+def apply_reply(session: Session, rt, request: Request, message: Message, now: datetime, how: str = "", actor: str = "tracer") -> None:
+    """Link an outgoing message to a request; the first substantive reply stops the clock."""
+    message.request = request
+    session.add(message)
+    substantive = message.kind == SUBSTANTIVE
+    first = substantive and (request.answered_at is None or message.received_at < request.answered_at)
+    register.add_event(
+        session,
+        request,
+        "answered" if first else ("acknowledged" if message.kind == "ack" else "reply_recorded"),
+        message.sent_by or actor,
+        now,
+        message_id=message.message_id,
+        sent_at=message.received_at,
+        linked_by=how or None,
+        template=message.template,
+    )
+    if first:
+        request.answered_at = message.received_at
+        request.answer_message_id = message.id
+        register.refresh_derived(rt, request)
+        session.add(request)
+        session.flush()
+        _split_after_answer(session, rt, request, now)
+
+
+def _split_after_answer(session: Session, rt, request: Request, now: datetime) -> None:
+    """Messages that joined before we knew of the answer but arrived after it
+    open a new request linked to this one (found when replies come late)."""
+    inbound = session.execute(
+        select(Message).where(Message.request_id == request.id, Message.direction == "in").order_by(Message.received_at, Message.id)
+    ).scalars().all()
+    late = [m for m in inbound[1:] if m.received_at > request.answered_at]
+    if not late:
+        return
+    first = late[0]
+    child = register.open_request(
+        session,
+        rt,
+        channel=request.channel,
+        mailbox=first.mailbox,
+        service=request.service,
+        sender_addr=first.reply_to or first.from_addr,
+        sender_name=first.from_name,
+        subject=first.subject,
+        received_at=first.received_at,
+        now=now,
+        category=request.category,
+        topic=request.topic,
+        rule_ids=[f"fil:{request.reference}"],
+        has_reply_address=bool(first.reply_to or first.from_addr),
+        parent=request,
+    )
+    session.flush()
+    for m in late:
+        m.request_id = child.id
+        session.add(m)
+    register.add_event(session, request, "split", "tracer", now, child=child.reference, messages=[m.message_id for m in late])
+
+
+# --------------------------------------------------------------------------
+# Manual linking and listing.
+
+
+def normalise_message_id(value: str) -> str:
+    value = value.strip()
+    if not value.startswith("<"):
+        value = f"<{value}>"
+    return value
+
+
+def link(session: Session, rt, reference: str, message_id: str, by: str, now: datetime) -> Request:
+    if not by or not by.strip():
+        raise UserError("--by : le nom de l'agent est obligatoire")
+    request = register.get_request(session, reference)
+    mid = normalise_message_id(message_id)
+    message = session.execute(select(Message).where(Message.message_id == mid, Message.direction == "out")).scalars().first()
+    if message is None:
+        raise NotFound(f"aucun message envoyé avec l'identifiant {mid}")
+    if message.request_id == request.id:
+        raise UserError(f"le message {mid} est déjà rattaché à {reference}")
+    if message.request_id is not None:
+        other = session.get(Request, message.request_id)
+        raise UserError(f"le message {mid} est déjà rattaché à {other.reference}")
+    register.add_event(session, request, "linked", by, now, message_id=mid)
+    apply_reply(session, rt, request, message, now, how="rattachement manuel", actor=by)
+    return request
+
+
+def unlinked(session: Session, rt) -> list[dict]:
+    rows = session.execute(
+        select(Message).where(Message.direction == "out", Message.request_id.is_(None)).order_by(Message.received_at, Message.id)
+    ).scalars().all()
+    return [register.message_view(m, rt.cfg.tz) | {"body": None} for m in rows]
+
+
+def _box(rt, name: str | None):
+    for box in rt.cfg.mailboxes:
+        if box.name == name:
+            return box
+    return None
+
+
+def address_of(rt, name: str | None) -> str | None:
+    """The address of the configured mailbox ``name`` (None if not configured)."""
+    box = _box(rt, name)
+    return box.address if box is not None else None

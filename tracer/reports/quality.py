@@ -1,0 +1,137 @@
+"""Quarterly quality work: frozen published figures, random control sample, control results.
+
+- ``freeze``: the quarter's figures as published, with the rules and calendar
+  in force; later reclassifications, purges or calendar changes never rewrite
+  them, and ``stats`` shows both when they differ.
+- ``sample``: a reproducible random draw of answered requests, with the
+  control grid (clear, complete, courteous, signed, contact given, conforming).
+- ``control``: a control result, recorded as an event (append-only).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from tracer.core import clock
+from tracer.register import requests as register
+from tracer.reports import stats
+from tracer.core.errors import UserError
+from tracer.store.models import Event, Message, PublishedFigures, Request
+
+FREEZE_BY = ["channel", "category"]
+RESULTS = ("conforme", "non_conforme")
+GRID = ["Clair", "Complet", "Courtois", "Signé", "Coordonnées du service", "Conforme"]
+
+
+def fingerprint(rt) -> dict:
+    digest = hashlib.sha256()
+    for path in sorted(rt.cfg.rules_dir.glob("*.toml")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return {
+        "rules_sha256": digest.hexdigest(),
+        "holiday_zone": rt.cfg.tracer.holiday_zone,
+        "closure_days": [d.isoformat() for d in rt.cfg.tracer.closure_days],
+    }
+
+
+def freeze(session: Session, rt, quarter: str, as_of: datetime, by: str, now: datetime) -> dict:
+    if not by or not by.strip():
+        raise UserError("--by-agent : le nom de l'agent est obligatoire pour figer des chiffres")
+    start, end = stats.quarter_bounds(quarter)
+    if session.execute(select(PublishedFigures.id).where(PublishedFigures.period == quarter.upper())).first():
+        raise UserError(f"les chiffres de {quarter} sont déjà figés : ils ne se modifient pas")
+    figures = stats.compute(session, rt, start, end, as_of, FREEZE_BY)
+    session.add(PublishedFigures(period=quarter.upper(), date_from=start.isoformat(), date_to=end.isoformat(), as_of=as_of,
+                                 by=FREEZE_BY, figures=figures, fingerprint=fingerprint(rt), created_by=by, created_at=now))
+    register.add_event(session, None, "figures_frozen", by, now, period=quarter.upper())
+    return figures
+
+
+def frozen_for(session: Session, date_from, date_to) -> PublishedFigures | None:
+    return session.execute(
+        select(PublishedFigures).where(PublishedFigures.date_from == date_from.isoformat(),
+                                       PublishedFigures.date_to == date_to.isoformat())
+    ).scalars().first()
+
+
+def compare(session: Session, rt, published: PublishedFigures) -> dict:
+    """The published figures next to what the data gives today for the same query."""
+    from datetime import date
+
+    current = stats.compute(session, rt, date.fromisoformat(published.date_from), date.fromisoformat(published.date_to),
+                            clock.from_db(published.as_of), list(published.by))
+    return {
+        "period": published.period,
+        "frozen_at": clock.iso_local(published.created_at, rt.cfg.tz),
+        "frozen_by": published.created_by,
+        "published": published.figures,
+        "current": current,
+        "differs": current["groups"] != published.figures["groups"] or current["total"] != published.figures["total"],
+        "fingerprint": published.fingerprint,
+        "fingerprint_now": fingerprint(rt),
+    }
+
+
+def sample(session: Session, rt, quarter: str, size: int, seed: int | None) -> list[dict]:
+    if size <= 0:
+        raise UserError("--size : entier strictement positif attendu")
+    start, end = stats.quarter_bounds(quarter)
+    tz = rt.cfg.tz
+    lo, hi = clock.start_of_day(start, tz), clock.start_of_day(end, tz)
+    requests = session.execute(
+        select(Request).where(Request.received_at >= lo, Request.received_at < hi, Request.answered_at.is_not(None),
+                              Request.category.in_(register.PERIMETER)).order_by(Request.id)
+    ).scalars().all()
+    chosen = random.Random(seed).sample(list(requests), min(size, len(requests)))
+    chosen.sort(key=lambda r: r.reference)
+    out = []
+    for r in chosen:
+        answer = session.get(Message, r.answer_message_id) if r.answer_message_id else None
+        out.append({
+            "reference": r.reference,
+            "category": r.category,
+            "service": r.service,
+            "received_at": clock.iso_local(r.received_at, tz),
+            "answered_at": clock.iso_local(r.answered_at, tz),
+            "deadline": clock.iso_local(r.deadline, tz),
+            "delay_days": round((r.answered_at - r.received_at).total_seconds() / 86400, 2),
+            "on_time": r.deadline is not None and r.answered_at <= r.deadline,
+            "reply_text": (answer.body_text if answer else None) or "",
+        })
+    return out
+
+
+def sample_rows(items: list[dict]) -> tuple[list[str], list[list]]:
+    head = ["Référence", "Catégorie", "Service", "Reçue le", "Répondue le", "Échéance", "Délai (jours)", "Dans les délais",
+            "Texte de la réponse"] + GRID
+    rows = [[i["reference"], i["category"], i["service"], i["received_at"], i["answered_at"], i["deadline"],
+             i["delay_days"], "oui" if i["on_time"] else "non", i["reply_text"]] + [""] * len(GRID) for i in items]
+    return head, rows
+
+
+def control(session: Session, rt, reference: str, result: str, notes: str | None, by: str, now: datetime) -> Request:
+    if result not in RESULTS:
+        raise UserError(f"--result : « conforme » ou « non_conforme » attendu, reçu « {result} »")
+    if not by or not by.strip():
+        raise UserError("--by : le nom de l'agent est obligatoire")
+    request = register.get_request(session, reference)
+    register.add_event(session, request, "control", by, now, result=result, notes=notes)
+    return request
+
+
+def conformity(session: Session, rt, date_from, date_to) -> dict:
+    tz = rt.cfg.tz
+    lo, hi = clock.start_of_day(date_from, tz), clock.start_of_day(date_to, tz)
+    rows = session.execute(
+        select(Event.request_id, Event.data).join(Request, Request.id == Event.request_id)
+        .where(Event.kind == "control", Request.received_at >= lo, Request.received_at < hi)
+        .order_by(Event.at, Event.id)
+    ).all()
+    latest = {request_id: data.get("result") for request_id, data in rows}  # the last control counts
+    ok = sum(1 for v in latest.values() if v == "conforme")
+    return {"controlled": len(latest), "conforme": ok, "rate": stats.round2(ok * 100, len(latest))}

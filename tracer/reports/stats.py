@@ -1,0 +1,164 @@
+"""Indicators (DOMAIN.md, "Indicators"), computed in SQL.
+
+For a period [from, to) of Paris days and any grouping, over requests of the
+perimeter (information, reclamation, suggestion; an unclassified request
+counts as information) received in the period and known at ``as_of``:
+
+- received; answered (``answered_at <= as_of``);
+- on_time: answered at or before the deadline;
+- late: answered after the deadline, plus open with the deadline passed;
+- pending: open, deadline not yet passed (left out of the rate);
+- rate_on_time = on_time / (on_time + late), percent;
+- mean_delay_days / mean_delay_working_days over answered requests.
+
+A request of the perimeter with no deadline (anonymous, no reply address)
+counts in received, answered and the delays, never in on_time/late/pending.
+
+SQLite has no time-zone functions, so the Paris buckets (day, ISO week,
+month, quarter) and the delays are denormalised on the request by
+:func:`derived_fields` whenever its reception or answer changes.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import and_, case, func, literal, or_, select
+from sqlmodel import Session
+
+from tracer.core import clock
+from tracer.core.errors import UserError
+from tracer.store.models import Request
+
+PERIMETER = ("information", "reclamation", "suggestion")
+TARGET = 80.0
+KEYS = ("service", "mailbox", "category", "topic", "channel", "week", "month", "quarter")
+
+
+def derived_fields(received_at: datetime, answered_at: datetime | None, calendar) -> dict:
+    local = clock.local(received_at, calendar.tz)
+    iso = local.isocalendar()
+    out = {
+        "received_day": local.date().isoformat(),
+        "received_week": f"{iso[0]}-W{iso[1]:02d}",
+        "received_month": f"{local.year}-{local.month:02d}",
+        "received_quarter": f"{local.year}-Q{(local.month - 1) // 3 + 1}",
+        "delay_seconds": None,
+        "delay_working_seconds": None,
+    }
+    if answered_at is not None:
+        out["delay_seconds"] = max(0.0, (answered_at - received_at).total_seconds())
+        out["delay_working_seconds"] = calendar.working_time_between(received_at, answered_at).total_seconds()
+    return out
+
+
+def _columns():
+    return {
+        "service": Request.service,
+        "mailbox": Request.mailbox,
+        "category": func.coalesce(Request.category, literal("information")),
+        "topic": Request.topic,
+        "channel": Request.channel,
+        "week": Request.received_week,
+        "month": Request.received_month,
+        "quarter": Request.received_quarter,
+    }
+
+
+def parse_period(date_from: str, date_to: str) -> tuple[date, date]:
+    try:
+        start, end = date.fromisoformat(date_from), date.fromisoformat(date_to)
+    except (TypeError, ValueError):
+        raise UserError(f"période invalide : dates AAAA-MM-JJ attendues (--from {date_from} --to {date_to})") from None
+    if end <= start:
+        raise UserError("période vide : --to doit être postérieur à --from")
+    return start, end
+
+
+def quarter_bounds(text: str) -> tuple[date, date]:
+    try:
+        year, q = text.strip().upper().split("-Q")
+        year, q = int(year), int(q)
+        assert 1 <= q <= 4
+    except (ValueError, AssertionError):
+        raise UserError(f"trimestre invalide « {text} » (attendu : 2026-Q3)") from None
+    start = date(year, 3 * (q - 1) + 1, 1)
+    end = date(year + (q == 4), 1 if q == 4 else 3 * q + 1, 1)
+    return start, end
+
+
+def round2(numerator: float, denominator: float) -> float | None:
+    if not denominator:
+        return None
+    value = Decimal(repr(float(numerator))) / Decimal(repr(float(denominator)))
+    return float(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def compute(session: Session, rt, date_from: date, date_to: date, as_of: datetime, by: list[str] | tuple = ()) -> dict:
+    by = list(by)
+    for key in by:
+        if key not in KEYS:
+            raise UserError(f"--by : clé inconnue « {key} » (attendu : {', '.join(KEYS)})")
+    tz = rt.cfg.tz
+    start, end = clock.start_of_day(date_from, tz), clock.start_of_day(date_to, tz)
+    answered = and_(Request.answered_at.is_not(None), Request.answered_at <= as_of)
+    has_deadline = Request.deadline.is_not(None)
+    on_time = and_(answered, has_deadline, Request.answered_at <= Request.deadline)
+    late = and_(has_deadline, or_(and_(answered, Request.answered_at > Request.deadline),
+                                  and_(or_(Request.answered_at.is_(None), Request.answered_at > as_of), Request.deadline < as_of)))
+    pending = and_(has_deadline, or_(Request.answered_at.is_(None), Request.answered_at > as_of), Request.deadline >= as_of)
+    measures = [
+        func.count().label("received"),
+        func.sum(case((answered, 1), else_=0)).label("answered"),
+        func.sum(case((on_time, 1), else_=0)).label("on_time"),
+        func.sum(case((late, 1), else_=0)).label("late"),
+        func.sum(case((pending, 1), else_=0)).label("pending"),
+        func.sum(case((answered, Request.delay_seconds), else_=0.0)).label("delay"),
+        func.sum(case((answered, Request.delay_working_seconds), else_=0.0)).label("delay_working"),
+    ]
+    columns = _columns()
+    keys = [columns[k].label(f"k_{k}") for k in by]
+    query = (
+        select(*keys, *measures)
+        .where(Request.received_at >= start, Request.received_at < end, Request.received_at <= as_of)
+        .where(or_(Request.category.in_(PERIMETER), Request.category.is_(None)))
+    )
+    if keys:
+        query = query.group_by(*[columns[k] for k in by])
+    rows = session.execute(query).all()
+    groups = []
+    total = _empty()
+    for row in rows:
+        figures = _figures(row[len(keys):])
+        if by:
+            groups.append({"key": {k: row[i] for i, k in enumerate(by)}, **figures})
+        _accumulate(total, row[len(keys):])
+    groups.sort(key=lambda g: tuple((v is None, str(v)) for v in g["key"].values()))
+    return {
+        "period": {"from": date_from.isoformat(), "to": date_to.isoformat(), "as_of": clock.iso_local(as_of, tz)},
+        "groups": groups if by else [],
+        "total": _figures(total["raw"]),
+    }
+
+
+def _empty() -> dict:
+    return {"raw": [0, 0, 0, 0, 0, 0.0, 0.0]}
+
+
+def _accumulate(total: dict, values) -> None:
+    total["raw"] = [a + (b or 0) for a, b in zip(total["raw"], values)]
+
+
+def _figures(values) -> dict:
+    received, answered, on_time, late, pending, delay, delay_working = [v or 0 for v in values]
+    return {
+        "received": int(received),
+        "answered": int(answered),
+        "on_time": int(on_time),
+        "late": int(late),
+        "pending": int(pending),
+        "rate_on_time": round2(on_time * 100, on_time + late),
+        "mean_delay_days": round2(delay, answered * 86400),
+        "mean_delay_working_days": round2(delay_working, answered * 86400),
+    }

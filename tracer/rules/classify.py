@@ -1,0 +1,497 @@
+"""The classification engine: declarative rules from ``rules/*.toml``.
+
+One small engine, rules as data (see ``rules/README.md``). Every rule is
+compiled and checked at load; a bad rule refuses the whole set with French
+lines naming file, rule and key. Classifying records every rule evaluated,
+hit or miss and why, so each decision explains itself afterwards.
+
+Category rules are tried by decreasing priority; the first that matches
+decides. None matching means ``information``: when unsure, a perimeter
+category (losing a citizen's request is worse than counting an auto-reply).
+Topic rules then give complaints and suggestions their topic.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from tracer.rules.literals import required_literals
+from tracer.mail.parse import decode_header_value
+from tracer.rules.errors import RulesError
+
+CATEGORIES = ("information", "reclamation", "suggestion", "hors_perimetre", "automatique")
+TOPIC_LABELS = {
+    "titres_sejour": "Titres de séjour",
+    "permis_conduire": "Permis de conduire",
+    "certificat_immatriculation": "Certificat d'immatriculation",
+    "cni_passeport": "CNI / passeport",
+    "rendez_vous": "Rendez-vous en ligne",
+    "accueil_physique": "Accueil physique",
+    "accueil_telephonique": "Accueil téléphonique",
+    "site_internet": "Site internet",
+    "delais_traitement": "Délais de traitement",
+    "autre": "Autre",
+}
+TOPIC_CATEGORIES = ("reclamation", "suggestion")
+DEFAULT_CATEGORY = "information"
+DEFAULT_TOPIC = "autre"
+SKIPPED_FILES = {"deadlines.toml"}
+
+RULE_KEYS = {"id", "description", "priority", "category", "topic", "when"}
+LEAF_KEYS = {
+    "header", "sender_regex", "mailbox",
+    "subject_keywords", "subject_regex", "body_keywords", "body_regex", "text_keywords", "text_regex",
+    "content_type", "report_type", "has_attachment", "body_max_chars",
+}
+COMBINATORS = {"all", "any", "not"}
+
+QUOTE_MARKERS = re.compile(
+    r"^(le .{3,160} a ecrit\s*:?|on .{3,160} wrote\s*:?"
+    r"|-{2,}\s*(original message|message d'origine|message original|message transfere|forwarded message)"
+    r"|de\s*:.*@.*|from\s*:.*@.*|envoye\s*:.*|sent\s*:.*)\s*$"
+)
+
+
+class _WithoutCombining(dict):
+    """``str.translate`` table dropping combining marks, filled as characters are met."""
+
+    def __missing__(self, code: int):
+        kept = None if unicodedata.combining(chr(code)) else code
+        self[code] = kept
+        return kept
+
+
+_STRIP_MARKS = _WithoutCombining()
+
+
+def normalise(text: str | None) -> str:
+    """Case- and accent-insensitive form: NFKD, combining marks removed, casefolded."""
+    if not text:
+        return ""
+    if text.isascii():
+        return text.lower()  # NFKD changes nothing, and ASCII casefold is lower
+    decomposed = unicodedata.normalize("NFKD", text)
+    return decomposed.translate(_STRIP_MARKS).casefold().replace("\u2019", "'")
+
+
+def _own_lines(probes: list[str]) -> list[int]:
+    """Indexes of the writer's own lines, given the lines normalised: quoted ones skipped, history cut."""
+    kept: list[int] = []
+    for index, probe in enumerate(probes):
+        probe = probe.strip()
+        if probe.startswith(">"):
+            continue
+        if kept and QUOTE_MARKERS.match(probe):
+            return kept
+        kept.append(index)
+    return kept
+
+
+def own_words(body: str) -> tuple[str, str]:
+    """The writer's own words (quoted replies and forwarded history removed), as written and normalised.
+
+    The body is normalised once, then cut into lines alongside the original.
+    """
+    lines = body.splitlines()
+    probes = normalise(body).splitlines()
+    if len(probes) != len(lines):  # a character whose normal form breaks lines: line by line
+        probes = [normalise(line) for line in lines]
+    kept = _own_lines(probes)
+    return "\n".join(lines[i] for i in kept), "\n".join(probes[i] for i in kept)
+
+
+# --------------------------------------------------------------------------
+# What a rule looks at, computed once per message.
+
+
+@dataclass
+class Facts:
+    subject: str
+    body: str
+    text: str
+    raw_body_len: int
+    sender: str
+    headers: dict[str, list[str]]
+    mailbox: set[str]
+    content_type: str
+    report_type: str
+    has_attachment: bool
+
+    @classmethod
+    def of(cls, msg, mailbox_name: str | None, mailbox_address: str | None) -> "Facts":
+        headers: dict[str, list[str]] = {}
+        pairs = getattr(msg, "raw_headers", None)
+        if pairs is None:  # any object with decoded ``headers`` will do
+            pairs = getattr(msg, "headers", []) or []
+        for name, value in pairs:  # decoded lazily, when a rule reads the value
+            headers.setdefault(name.lower(), []).append(value or "")
+        for name, value in (getattr(msg, "auto_headers", {}) or {}).items():
+            headers.setdefault(name.lower(), [value or ""])
+        own, body = own_words(msg.body_text or "")
+        subject = normalise(msg.subject)
+        return cls(
+            subject=subject,
+            body=body,
+            text=f"{subject}\n{body}",
+            raw_body_len=len(own.strip()),
+            sender=normalise(msg.from_addr),
+            headers=headers,
+            mailbox={normalise(v) for v in (mailbox_name, mailbox_address) if v},
+            content_type=(msg.content_type or "").lower(),
+            report_type=(msg.report_type or "").lower(),
+            has_attachment=bool(msg.attachments),
+        )
+
+
+# --------------------------------------------------------------------------
+# Conditions: compiled closures returning the reason of a hit, or None.
+
+Check = Callable[[Facts], "str | None"]
+
+
+class Matcher:
+    """A compiled expression that is not run on a text lacking all of its
+    required literals (tracer.literals): same matches, far fewer searches."""
+
+    __slots__ = ("pattern", "literals")
+
+    def __init__(self, pattern: re.Pattern):
+        self.pattern = pattern
+        self.literals = required_literals(pattern.pattern)
+
+    def _possible(self, text: str) -> bool:
+        return self.literals is None or any(literal in text for literal in self.literals)
+
+    def search(self, text: str):
+        return self.pattern.search(text) if self._possible(text) else None
+
+    def findall(self, text: str) -> list:
+        return self.pattern.findall(text) if self._possible(text) else []
+
+
+def _keywords(words: Any, where: str, problems: list[str], label: str) -> Matcher:
+    if isinstance(words, str):
+        words = [words]
+    if not isinstance(words, list) or not words or not all(isinstance(w, str) and w.strip() for w in words):
+        problems.append(f"{label}.{where} : liste de mots-clés non vide attendue")
+        return Matcher(re.compile(r"(?!x)x"))
+    parts = []
+    for word in words:
+        word = normalise(word.strip())
+        tokens = re.split(r"([ \-'*])", word)
+        piece = "".join(
+            {" ": r"[\s\-']+", "-": r"[\s\-]?", "'": r"['\s]?", "*": r"\w*"}.get(t, re.escape(t)) for t in tokens
+        )
+        parts.append(piece)
+    return Matcher(re.compile(r"(?<![\w])(?:" + "|".join(parts) + r")(?![\w])"))
+
+
+def _regex(pattern: Any, where: str, problems: list[str], label: str) -> Matcher:
+    if not isinstance(pattern, str):
+        problems.append(f"{label}.{where} : expression régulière (texte) attendue")
+        return Matcher(re.compile(r"(?!x)x"))
+    try:
+        return Matcher(re.compile(normalise(pattern), re.MULTILINE))
+    except re.error as exc:
+        problems.append(f"{label}.{where} : expression régulière invalide ({exc})")
+        return Matcher(re.compile(r"(?!x)x"))
+
+
+def _search(pattern: Matcher, text: str, field_name: str) -> str | None:
+    found = pattern.search(text)
+    if found:
+        return f"{field_name} contient « {found.group(0).strip()[:60]} »"
+    return None
+
+
+def _compile_header(spec: Any, problems: list[str], label: str) -> Check:
+    if isinstance(spec, str):
+        spec = {"name": spec}
+    if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+        problems.append(f"{label}.header : nom d'en-tête attendu (header = \"Nom\" ou {{ name = …, regex = … }})")
+        return lambda f: None
+    unknown = set(spec) - {"name", "regex", "equals", "exists"}
+    for key in sorted(unknown):
+        problems.append(f"{label}.header.{key} : clé inconnue")
+    name = spec["name"].lower()
+    pattern = _regex(spec["regex"], "header.regex", problems, label) if "regex" in spec else None
+    equals = normalise(spec["equals"]).strip() if isinstance(spec.get("equals"), str) else None
+
+    def check(f: Facts) -> str | None:
+        values = f.headers.get(name)
+        if not values:
+            return None
+        for value in values:
+            probe = normalise(decode_header_value(value)).strip()
+            if pattern is not None and not pattern.search(probe):
+                continue
+            if equals is not None and probe != equals:
+                continue
+            return f"en-tête {spec['name']}: {value[:60]}"
+        return None
+
+    return check
+
+
+# What a condition costs, roughly: an `all` tries its cheap conditions first
+# (its reasons are still given in the order the rule writes them).
+CHEAP, SUBJECT, KEYWORDS, REGEX = 0, 1, 2, 3
+
+
+def _costed(check: Check, cost: int) -> Check:
+    check.cost = cost
+    return check
+
+
+def compile_condition(node: Any, problems: list[str], label: str, collect: list | None = None) -> Check:
+    if not isinstance(node, dict) or not node:
+        problems.append(f"{label} : table de conditions attendue")
+        return _costed(lambda f: None, CHEAP)
+    checks: list[Check] = []
+    for key, value in node.items():
+        where = f"{label}.{key}"
+        if key in ("all", "any"):
+            items = value if isinstance(value, list) else None
+            if not items:
+                problems.append(f"{where} : liste de conditions attendue")
+                continue
+            subs = [compile_condition(v, problems, f"{where}[{i}]", collect) for i, v in enumerate(items, start=1)]
+            checks.append(_all(subs) if key == "all" else _any(subs))
+        elif key == "not":
+            checks.append(_not(compile_condition(value, problems, where)))
+        elif key == "header":
+            checks.append(_costed(_compile_header(value, problems, label), CHEAP))
+        elif key in ("subject_keywords", "body_keywords", "text_keywords"):
+            pattern, field_name = _keywords(value, key, problems, label), key.split("_")[0]
+            if collect is not None:
+                collect.append((pattern, field_name))
+            cost = SUBJECT if field_name == "subject" else KEYWORDS
+            checks.append(_costed(lambda f, p=pattern, n=field_name: _search(p, getattr(f, n), n), cost))
+        elif key in ("subject_regex", "body_regex", "text_regex"):
+            pattern, field_name = _regex(value, key, problems, label), key.split("_")[0]
+            cost = SUBJECT if field_name == "subject" else REGEX
+            checks.append(_costed(lambda f, p=pattern, n=field_name: _search(p, getattr(f, n), n), cost))
+        elif key == "sender_regex":
+            pattern = _regex(value, key, problems, label)
+            checks.append(_costed(lambda f, p=pattern: _search(p, f.sender, "expéditeur"), CHEAP))
+        elif key == "mailbox":
+            names = {normalise(v) for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)}
+            if not names:
+                problems.append(f"{where} : nom ou adresse de boîte attendu")
+            checks.append(_costed(lambda f, n=names: f"boîte {sorted(f.mailbox & n)[0]}" if f.mailbox & n else None, CHEAP))
+        elif key in ("content_type", "report_type"):
+            wanted = {v.lower() for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)}
+            if not wanted:
+                problems.append(f"{where} : type attendu")
+            checks.append(_costed(lambda f, w=wanted, k=key: f"{k} = {getattr(f, k)}" if getattr(f, k) in w else None, CHEAP))
+        elif key == "has_attachment":
+            if not isinstance(value, bool):
+                problems.append(f"{where} : booléen attendu")
+            checks.append(_costed(lambda f, v=value: "pièce jointe" if f.has_attachment == v else None, CHEAP))
+        elif key == "body_max_chars":
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                problems.append(f"{where} : entier positif attendu")
+                value = 0
+            checks.append(_costed(lambda f, v=value: f"corps court ({f.raw_body_len} caractères)" if f.raw_body_len <= v else None, CHEAP))
+        else:
+            problems.append(f"{where} : clé inconnue")
+    return checks[0] if len(checks) == 1 else _all(checks)
+
+
+def _all(checks: list[Check]) -> Check:
+    """Every condition holds; tried cheapest first, reasons in the rule's order."""
+    order = sorted(range(len(checks)), key=lambda i: checks[i].cost)
+
+    def check(f: Facts) -> str | None:
+        reasons: list[str | None] = [None] * len(checks)
+        for i in order:
+            reason = checks[i](f)
+            if reason is None:
+                return None
+            reasons[i] = reason
+        return " et ".join(reasons) if reasons else None
+
+    return _costed(check, max((c.cost for c in checks), default=CHEAP))
+
+
+def _any(checks: list[Check]) -> Check:
+    """The first condition that holds, in the rule's order (it gives the reason)."""
+    def check(f: Facts) -> str | None:
+        for c in checks:
+            reason = c(f)
+            if reason is not None:
+                return reason
+        return None
+
+    return _costed(check, max((c.cost for c in checks), default=CHEAP))
+
+
+def _not(inner: Check) -> Check:
+    return _costed(lambda f: "condition contraire absente" if inner(f) is None else None, inner.cost)
+
+
+# --------------------------------------------------------------------------
+# Rules and rule sets.
+
+
+@dataclass
+class Rule:
+    id: str
+    description: str
+    priority: int
+    category: str | None
+    topic: str | None
+    check: Check
+    source: str
+    patterns: list = field(default_factory=list)
+
+    def score(self, facts: "Facts") -> int:
+        """How strongly a topic rule applies: keyword hits, the subject counting double."""
+        total = 0
+        for pattern, field_name in self.patterns:
+            total += len(pattern.findall(getattr(facts, field_name)))
+            if field_name == "text":
+                total += len(pattern.findall(facts.subject))
+        return total
+
+
+@dataclass
+class TraceLine:
+    rule: str
+    hit: bool
+    why: str | None
+
+
+@dataclass
+class Decision:
+    category: str
+    topic: str | None
+    rule_ids: list[str]
+    trace: list[TraceLine] = field(default_factory=list)
+
+
+class RuleSet:
+    def __init__(self, rules: list[Rule]):
+        self.category_rules = sorted((r for r in rules if r.category), key=lambda r: -r.priority)
+        self.topic_rules = sorted((r for r in rules if r.topic), key=lambda r: -r.priority)
+
+    def __len__(self) -> int:
+        return len(self.category_rules) + len(self.topic_rules)
+
+    def classify(self, msg, mailbox_name: str | None = None, mailbox_address: str | None = None) -> Decision:
+        """The message's decision for that mailbox. It is kept on the message, so
+        a message classified once (in the worker that parsed it, say) is not
+        classified again."""
+        decisions = msg.__dict__.setdefault("_decisions", {}) if hasattr(msg, "__dict__") else {}
+        key = (mailbox_name, mailbox_address)
+        if key not in decisions:
+            decisions[key] = self._classify(msg, mailbox_name, mailbox_address)
+        return decisions[key]
+
+    def _classify(self, msg, mailbox_name: str | None, mailbox_address: str | None) -> Decision:
+        facts = Facts.of(msg, mailbox_name, mailbox_address)
+        trace: list[TraceLine] = []
+        category, rule_ids = None, []
+        for rule in self.category_rules:
+            why = rule.check(facts)
+            trace.append(TraceLine(rule.id, why is not None, why))
+            if why is not None:
+                category, rule_ids = rule.category, [rule.id]
+                break
+        if category is None:
+            category = DEFAULT_CATEGORY
+            trace.append(TraceLine("defaut", True, "aucune règle ne s'applique : demande d'information"))
+        topic = None
+        if category in TOPIC_CATEGORIES:
+            topic = self._topic(facts, trace, rule_ids)
+        return Decision(category, topic, rule_ids, trace)
+
+    def _topic(self, facts: Facts, trace: list[TraceLine], rule_ids: list[str]) -> str:
+        """The topic rule that applies most strongly (keyword hits), then by priority."""
+        best, best_key = None, None
+        for rule in self.topic_rules:
+            why = rule.check(facts)
+            score = rule.score(facts) if why is not None else 0
+            trace.append(TraceLine(rule.id, why is not None, f"{why} (score {score})" if why else None))
+            if why is not None and (best_key is None or (score, rule.priority) > best_key):
+                best, best_key = rule, (score, rule.priority)
+        if best is None:
+            return DEFAULT_TOPIC
+        rule_ids.append(best.id)
+        return best.topic
+
+    def explain(self, decision: Decision) -> str:
+        lines = [f"Catégorie : {decision.category}" + (f" (thème : {TOPIC_LABELS.get(decision.topic, decision.topic)})" if decision.topic else "")]
+        lines.append("Règles décisives : " + (", ".join(decision.rule_ids) or "aucune (catégorie par défaut)"))
+        lines.append("Règles évaluées :")
+        for line in decision.trace:
+            mark = "✔" if line.hit else "·"
+            lines.append(f"  {mark} {line.rule}" + (f" — {line.why}" if line.why else " — ne s'applique pas"))
+        return "\n".join(lines)
+
+
+def load_rules(rules_dir: Path) -> RuleSet:
+    rules_dir = Path(rules_dir)
+    problems: list[str] = []
+    rules: list[Rule] = []
+    seen: dict[str, str] = {}
+    if not rules_dir.is_dir():
+        raise RulesError([f"{rules_dir} : dossier de règles introuvable"])
+    for path in sorted(rules_dir.glob("*.toml")):
+        if path.name in SKIPPED_FILES:
+            continue
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            problems.append(f"{path.name} : syntaxe TOML invalide ({exc})")
+            continue
+        unknown = set(data) - {"rule"}
+        for key in sorted(unknown):
+            problems.append(f"{path.name}, {key} : section inconnue (seules les [[rule]] sont permises)")
+        for index, raw in enumerate(data.get("rule", []), start=1):
+            rule = _compile_rule(raw, path.name, index, problems)
+            if rule is None:
+                continue
+            if rule.id in seen:
+                problems.append(f"{path.name}, règle \"{rule.id}\", id : identifiant déjà utilisé dans {seen[rule.id]}")
+            seen[rule.id] = path.name
+            rules.append(rule)
+    if problems:
+        raise RulesError(problems)
+    return RuleSet(rules)
+
+
+def _compile_rule(raw: Any, filename: str, index: int, problems: list[str]) -> Rule | None:
+    if not isinstance(raw, dict):
+        problems.append(f"{filename}, rule[{index}] : table attendue")
+        return None
+    rid = raw.get("id")
+    if not isinstance(rid, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_\-]*", rid or ""):
+        problems.append(f"{filename}, rule[{index}], id : identifiant attendu (minuscules, chiffres, - ou _)")
+        rid = f"rule[{index}]"
+    label = f"{filename}, règle \"{rid}\""
+    for key in sorted(set(raw) - RULE_KEYS):
+        problems.append(f"{label}, {key} : clé inconnue")
+    category, topic = raw.get("category"), raw.get("topic")
+    if (category is None) == (topic is None):
+        problems.append(f"{label} : indiquez soit category, soit topic")
+    if category is not None and category not in CATEGORIES:
+        problems.append(f"{label}, category : catégorie inconnue « {category} » (attendu : {', '.join(CATEGORIES)})")
+    if topic is not None and topic not in TOPIC_LABELS:
+        problems.append(f"{label}, topic : thème inconnu « {topic} » (attendu : {', '.join(TOPIC_LABELS)})")
+    priority = raw.get("priority", 0)
+    if not isinstance(priority, int) or isinstance(priority, bool):
+        problems.append(f"{label}, priority : entier attendu")
+        priority = 0
+    when = raw.get("when")
+    if when is None:
+        problems.append(f"{label}, when : conditions manquantes")
+        return None
+    patterns: list = []
+    check = compile_condition(when, problems, f"{label}, when", patterns)
+    return Rule(rid, str(raw.get("description", "")), priority, category, topic, check, filename, patterns)

@@ -1,0 +1,141 @@
+"""Engine, sessions and schema migrations (Alembic, applied automatically)."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import event, inspect, text
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session, create_engine
+
+from tracer.store import models  # noqa: F401  (registers the tables)
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# The newest migration. Checked against Alembic by tests/test_db.py; lets a
+# command with an up-to-date schema start without importing Alembic.
+SCHEMA_HEAD = "0001"
+
+
+class DatabaseError(Exception):
+    """A database that cannot be opened or upgraded (French message)."""
+
+
+def make_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(url, parsed.database)
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_engine(url: str, database: str | None) -> Engine:
+    if database and database != ":memory:":
+        path = Path(database)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            # readable by the service user only (personal data)
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+    engine = create_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn, _record):  # pragma: no cover - exercised by every test
+        # pysqlite starts transactions only before DML: take control so that DDL
+        # (migrations) is transactional too and a crash mid-migration rolls back
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):  # pragma: no cover - exercised by every test
+        conn.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def alembic_config(engine: Engine):
+    from alembic.config import Config as AlembicConfig
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def head_revision(engine: Engine) -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str | None]:
+    """Bring the schema to the newest revision; return (before, after)."""
+    before = current_revision(engine)
+    if before != SCHEMA_HEAD:
+        from alembic import command
+
+        if engine.dialect.name == "postgresql":
+            # several daemons starting together: one migrates, the others wait
+            from tracer.core.locks import lock_key
+
+            with engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": lock_key("migrations")})
+                conn.commit()
+                try:
+                    if current_revision(engine) != SCHEMA_HEAD:
+                        command.upgrade(alembic_config(engine), "head")
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": lock_key("migrations")})
+                    conn.commit()
+        else:
+            command.upgrade(alembic_config(engine), "head")
+    return before, current_revision(engine)
+
+
+def open_engine(url: str, migrate: bool = True) -> Engine:
+    """Engine for ``url`` with its schema up to date."""
+    try:
+        engine = make_engine(url)
+        if migrate:
+            upgrade(engine)
+        return engine
+    except DatabaseError:
+        raise
+    except Exception as exc:  # driver errors: connection refused, bad URL…
+        raise DatabaseError(f"base de données inaccessible ({_safe_url(url)}) : {exc.__class__.__name__}: {_first_line(exc)}") from exc
+
+
+def _safe_url(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "URL invalide"
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [""])[0][:300]
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session committed on success, rolled back on error."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
