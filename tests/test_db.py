@@ -61,7 +61,7 @@ def test_a_migration_killed_half_way_leaves_no_half_schema(tmp_path):
     code = (
         "import os, signal\n"
         "from sqlalchemy import event\n"
-        "from tracer import db\n"
+        "from tracer.store import db\n"
         f"engine = db.make_engine({url!r})\n"
         "count = [0]\n"
         "@event.listens_for(engine, 'before_cursor_execute')\n"

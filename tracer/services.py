@@ -94,6 +94,18 @@ class Runtime:
         path = self.cfg.rules_dir / "deadlines.toml"
         return load_deadline_rules(path) if path.exists() else DeadlineRules.default()
 
+    def box(self, name: str | None):
+        """The configured mailbox ``name`` (None if not configured)."""
+        for box in self.cfg.mailboxes:
+            if box.name == name:
+                return box
+        return None
+
+    def address_of(self, name: str | None) -> str | None:
+        """The address of the configured mailbox ``name`` (None if not configured)."""
+        box = self.box(name)
+        return box.address if box is not None else None
+
     def check(self) -> None:
         """Load everything now: raises RulesError on invalid rules."""
         self.rules

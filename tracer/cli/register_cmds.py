@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tracer.register import requests as reg
 from tracer.cli.tables import cases_table, CATEGORY_FR, event_details, EVENT_FR, new_table, plain, short_time, STATUS_FR, topic_fr
-from tracer.core.config import CATEGORIES
+from tracer.rules.vocabulary import CATEGORIES
 from tracer.services import Runtime
 
 

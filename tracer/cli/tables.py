@@ -45,9 +45,9 @@ DETAIL_FR = {
 
 
 def topic_fr(topic: str | None) -> str:
-    from tracer.rules.classify import TOPIC_LABELS
+    from tracer.rules.vocabulary import topic_label
 
-    return TOPIC_LABELS.get(topic, topic) if topic else "—"
+    return topic_label(topic) if topic else "—"
 
 
 def event_details(data: dict) -> str:

@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tracer.core import paths
 
-CATEGORIES = ("information", "reclamation", "suggestion", "hors_perimetre", "automatique")
 HOLIDAY_ZONES = ("metropole", "alsace-moselle", "971", "972", "973", "974", "976")
 TLS_MODES = ("ssl", "starttls", "none")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

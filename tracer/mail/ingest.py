@@ -94,7 +94,7 @@ def record_raw(session: Session, rt, item: Incoming, now: datetime) -> str:
     """Record one message; return recorded / duplicate / quarantined. No commit."""
     from tracer.mail.prepare import prepare
 
-    prepared = item.prepared or prepare(item.raw, rt.rules, item.mailbox, replies.address_of(rt, item.mailbox))
+    prepared = item.prepared or prepare(item.raw, rt.rules, item.mailbox, rt.address_of(item.mailbox))
     item.prepared = None  # the parsed message is not kept past its recording
     digest = prepared.digest
     if prepared.compressed is not None:
@@ -146,7 +146,8 @@ def record_raw(session: Session, rt, item: Incoming, now: datetime) -> str:
         bulk.defer(session, MessageRef, message_id=message, ref=ref)
     _note_location(session, message, item, now, new=True)
     if direction == "in":
-        replies.attach_inbound(session, rt, message, parsed, now)
+        request = register.join_or_open(session, rt, message, parsed, now)
+        replies.adopt_waiting_replies(session, rt, message, request, now)
     else:
         replies.attach_outbound(session, rt, message, parsed, now)
     return RECORDED
@@ -166,7 +167,6 @@ def _simple(session: Session, parsed) -> bool:
 
 
 def _record_fast(session: Session, rt, item: Incoming, parsed, dedup_key: str, digest: str, now: datetime) -> None:
-    from tracer.reports.stats import derived_fields
 
     box = next((b for b in rt.cfg.mailboxes if b.name == item.mailbox), None)
     decision = rt.rules.classify(parsed, mailbox_name=item.mailbox, mailbox_address=box.address if box else None)
@@ -183,7 +183,7 @@ def _record_fast(session: Session, rt, item: Incoming, parsed, dedup_key: str, d
         "rule_ids": list(decision.rule_ids), "sender_addr": _cut(sender, 500), "sender_name": _cut(parsed.from_name, 500),
         "subject": parsed.subject, "received_at": item.received_at, "deadline": deadline, "deadline_days": days,
         "answered_at": None, "answer_message_id": None, "parent_id": None, "purged_at": None, "created_at": now,
-        **derived_fields(item.received_at, None, rt.calendar),
+        **register.derived_fields(item.received_at, None, rt.calendar),
     }
     message = _message_values(item, parsed, dedup_key, "in", now)
     event = {"at": now, "kind": "received", "actor": "tracer", "data": register._jsonable({
@@ -389,7 +389,7 @@ def record_ahead(engine: Engine, rt, batches, mailbox: str, now_fn: Callable[[],
     """
     from tracer.mail.prepare import Preparer
 
-    address = replies.address_of(rt, mailbox)
+    address = rt.address_of(mailbox)
     preparer: Preparer | None = None
     share = 0.7  # of each batch, prepared by the worker
     pending = None  # (items, on_commit, future of the preparation of items[:len(result)])

@@ -17,9 +17,10 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from email.header import decode_header, make_header
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from html.parser import HTMLParser
+
+from tracer.core.text import decode_bytes, decode_header_value
 
 log = logging.getLogger("tracer.mail.parse")
 logging.getLogger("mailparser").setLevel(logging.ERROR)
@@ -113,7 +114,7 @@ def _parse(raw: bytes) -> ParsedMessage:
     first = {name: values[0] for name, values in every.items()}
     parsed = ParsedMessage(sha256=hashlib.sha256(raw).hexdigest(), raw_headers=raw_headers)
     parsed.message_id = _first_id(first.get("message-id"))
-    parsed.subject = _clean(_decode(first["subject"])) if "subject" in first else None
+    parsed.subject = _clean(decode_header_value(first["subject"])) if "subject" in first else None
     name, addr = _address(first.get("from")) or _address(first.get("sender")) or (None, None)
     parsed.from_name, parsed.from_addr = name, addr
     parsed.to_addrs = _addresses(every.get("to", []))
@@ -129,55 +130,13 @@ def _parse(raw: bytes) -> ParsedMessage:
     for key in AUTO_HEADERS:
         value = first.get(key)
         if value is not None:
-            parsed.auto_headers[key] = _clean(_decode(value))[:500]
+            parsed.auto_headers[key] = _clean(decode_header_value(value))[:500]
     _bodies(msg, parsed, set_aside)
     return parsed
 
 
 # --------------------------------------------------------------------------
 # Headers.
-
-
-def decode_header_value(value) -> str:
-    """RFC 2047 decoding that never raises (bad charsets fall back)."""
-    return _decode(value)
-
-
-def _decode(value) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        value = str(value)
-    if "=?" not in value:
-        return value  # no encoded word: decode_header would hand it back as is
-    try:
-        return str(make_header(decode_header(value)))
-    except Exception:
-        parts = []
-        for chunk, charset in _safe_decode_header(value):
-            if isinstance(chunk, bytes):
-                parts.append(_text(chunk, charset))
-            else:
-                parts.append(chunk)
-        return "".join(parts)
-
-
-def _safe_decode_header(value: str):
-    try:
-        return decode_header(value)
-    except Exception:
-        return [(value, None)]
-
-
-def _text(data: bytes, charset: str | None) -> str:
-    for candidate in (charset, "utf-8", "cp1252"):
-        if not candidate:
-            continue
-        try:
-            return data.decode(candidate)
-        except (LookupError, UnicodeDecodeError):
-            continue
-    return data.decode("latin-1")
 
 
 def _clean(text: str) -> str:
@@ -220,7 +179,7 @@ def split_addresses(texts: list[str]) -> list[tuple[str, str]]:
 def _address(value) -> tuple[str | None, str] | None:
     if value is None:
         return None
-    name, addr = split_address(_decode(value))
+    name, addr = split_address(decode_header_value(value))
     addr = addr.strip().lower()
     if not addr or "@" not in addr:
         return None
@@ -229,7 +188,7 @@ def _address(value) -> tuple[str | None, str] | None:
 
 def _addresses(values) -> list[str]:
     out = []
-    for _name, addr in split_addresses([_decode(v) for v in values]):
+    for _name, addr in split_addresses([decode_header_value(v) for v in values]):
         addr = addr.strip().lower()
         if addr and "@" in addr and addr not in out:
             out.append(addr)
@@ -311,7 +270,7 @@ def _bodies(msg, parsed: ParsedMessage, set_aside: dict[str, int]) -> None:
         disposition = (part.get("Content-Disposition") or "").split(";")[0].strip().lower()
         filename = part.get_filename()
         if filename is not None:
-            filename = _clean(_decode(filename))
+            filename = _clean(decode_header_value(filename))
         if set_aside and SET_ASIDE_MARK in str(part.get_payload()):
             parsed.attachments.append({"filename": filename, "size": _set_aside_size(part, set_aside), "content_type": ctype})
             continue
@@ -323,7 +282,7 @@ def _bodies(msg, parsed: ParsedMessage, set_aside: dict[str, int]) -> None:
             continue
         if ctype.startswith("message/"):
             continue  # delivery-status & co: the human-readable part is enough
-        text = _text(payload, part.get_content_charset())
+        text = decode_bytes(payload, part.get_content_charset())
         if ctype == "text/html":
             htmls.append(text)
         elif filename and disposition == "attachment":

@@ -24,7 +24,7 @@ from sqlmodel import Session
 
 from tracer.core import clock
 from tracer.reports import stats
-from tracer.rules.classify import TOPIC_LABELS
+from tracer.rules.vocabulary import topic_label
 from tracer.store.models import Request
 from tracer.register.requests import EXCLUDED
 
@@ -162,7 +162,7 @@ def render_text(data: dict) -> str:
     if data["topics_of_week"]:
         lines.append("Thèmes des réclamations et suggestions de la semaine :")
         for t in data["topics_of_week"]:
-            lines.append(f"  - {TOPIC_LABELS.get(t['topic'], t['topic'])} ({t['category']}) : {t['count']}")
+            lines.append(f"  - {topic_label(t['topic'])} ({t['category']}) : {t['count']}")
     lines += ["", "-- ", "tracer, suivi Qual-e-Pref"]
     return "\n".join(lines) + "\n"
 
@@ -207,7 +207,7 @@ def render_html(data: dict, chart_cid: str | None) -> str:
     if data["topics_of_week"]:
         out.append("<h3 style='color:#000091'>Thèmes des réclamations et suggestions de la semaine</h3><ul>")
         for t in data["topics_of_week"]:
-            out.append(f"<li>{e(TOPIC_LABELS.get(t['topic'], t['topic']))} ({e(t['category'])}) : {t['count']}</li>")
+            out.append(f"<li>{e(topic_label(t['topic']))} ({e(t['category'])}) : {t['count']}</li>")
         out.append("</ul>")
     out.append("<p style='color:#666666;font-size:12px'>tracer, suivi Qual-e-Pref</p></body></html>")
     return "\n".join(out)

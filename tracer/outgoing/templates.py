@@ -207,7 +207,7 @@ def _undefined_message(name: str, exc: Exception) -> str:
 def check_all(cfg) -> list[str]:
     """Problems of every template, one French line each (``tracer templates --check``):
     invalid front matter, unknown category, syntax error in the subject or a part."""
-    from tracer.core.config import CATEGORIES
+    from tracer.rules.vocabulary import CATEGORIES
 
     try:
         infos = list_templates(cfg)

@@ -14,7 +14,7 @@ from sqlalchemy import event, func, select, update
 from sqlmodel import Session
 
 from tracer.core import clock
-from tracer.core.config import CATEGORIES
+from tracer.rules.vocabulary import CATEGORIES
 from tracer.core.errors import NotFound, UserError
 from tracer.store.models import Event, Message, ReferenceCounter, Request
 
@@ -185,12 +185,100 @@ def set_deadline(rt, request: Request, has_reply_address: bool | None = None) ->
     refresh_derived(rt, request)
 
 
-def refresh_derived(rt, request: Request) -> None:
-    """Denormalised fields the indicators group and average on (Paris buckets, delays)."""
-    from tracer.reports.stats import derived_fields
+def derived_fields(received_at: datetime, answered_at: datetime | None, calendar) -> dict:
+    """What a request stores for the indicators to group and average on: its Paris
+    buckets (day, ISO week, month, quarter) and, once answered, its delays."""
+    local = clock.local(received_at, calendar.tz)
+    iso = local.isocalendar()
+    out = {
+        "received_day": local.date().isoformat(),
+        "received_week": f"{iso[0]}-W{iso[1]:02d}",
+        "received_month": f"{local.year}-{local.month:02d}",
+        "received_quarter": f"{local.year}-Q{(local.month - 1) // 3 + 1}",
+        "delay_seconds": None,
+        "delay_working_seconds": None,
+    }
+    if answered_at is not None:
+        out["delay_seconds"] = max(0.0, (answered_at - received_at).total_seconds())
+        out["delay_working_seconds"] = calendar.working_time_between(received_at, answered_at).total_seconds()
+    return out
 
+
+def refresh_derived(rt, request: Request) -> None:
+    """Recompute the stored buckets and delays after the reception or answer changed."""
     for key, value in derived_fields(request.received_at, request.answered_at, rt.calendar).items():
         setattr(request, key, value)
+
+
+# --------------------------------------------------------------------------
+# A message joins or opens a request.
+
+
+def join_or_open(session: Session, rt, message: Message, parsed, now: datetime) -> Request:
+    """An inbound message joins its thread's request, or opens a new one (DOMAIN.md:
+    a follow-up before the answer joins; after it, opens a request linked to the first)."""
+    decision = rt.rules.classify(parsed, mailbox_name=message.mailbox, mailbox_address=rt.address_of(message.mailbox))
+    parent = _thread_request(session, message, parsed.subject)
+    if parent is not None and (parent.answered_at is None or message.received_at < parent.answered_at):
+        message.request_id = parent.id
+        session.add(message)
+        add_event(session, parent, "follow_up", "tracer", now, message_id=message.message_id, received_at=message.received_at)
+        request = parent
+    else:
+        category, topic, rule_ids = decision.category, decision.topic, list(decision.rule_ids)
+        if parent is not None and category != "automatique":
+            # a new message after the answer, in the same thread: same category
+            category, topic, rule_ids = parent.category, parent.topic, [f"fil:{parent.reference}"]
+        reply_address = parsed.reply_to or parsed.from_addr
+        box = rt.box(message.mailbox)
+        request = open_request(
+            session,
+            rt,
+            channel="email",
+            mailbox=message.mailbox,
+            service=box.service if box is not None else message.mailbox,
+            sender_addr=parsed.reply_to or parsed.from_addr,
+            sender_name=parsed.from_name,
+            subject=parsed.subject,
+            received_at=message.received_at,
+            now=now,
+            category=category,
+            topic=topic,
+            rule_ids=rule_ids,
+            has_reply_address=bool(reply_address),
+            parent=parent,
+        )
+        message.request = request
+        session.add(message)
+    return request
+
+
+def _thread_request(session: Session, message: Message, subject: str | None) -> Request | None:
+    """The request of the thread this message belongs to, newest first."""
+    refs = [message.in_reply_to] if message.in_reply_to else []
+    refs += [r for r in reversed(message.references or []) if r not in refs]
+    for ref in refs:
+        hit = session.execute(
+            select(Message.request_id).where(Message.message_id == ref, Message.request_id.is_not(None), Message.id != message.id)
+        ).first()
+        if hit:
+            return _latest_in_chain(session, session.get(Request, hit[0]))
+    for reference in references_in(subject):
+        request = session.execute(select(Request).where(Request.reference == reference)).scalars().first()
+        if request is not None:
+            return _latest_in_chain(session, request)
+    return None
+
+
+def _latest_in_chain(session: Session, request: Request) -> Request:
+    """A follow-up of an answered request that already has a child joins the child."""
+    while True:
+        child = session.execute(
+            select(Request).where(Request.parent_id == request.id).order_by(Request.received_at.desc(), Request.id.desc())
+        ).scalars().first()
+        if child is None:
+            return request
+        request = child
 
 
 # --------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Threads: link inbound follow-ups and outbound replies to their request.
+"""Threads: a reply stops the clock. Outgoing mail is linked to its request here;
+inbound mail joins or opens its request in ``requests``.
 
 Rules (DOMAIN.md, "Deadlines"):
 - an outgoing message is linked by ``In-Reply-To``, then ``References`` (any
@@ -29,77 +30,11 @@ SUBSTANTIVE = "reply"
 
 
 # --------------------------------------------------------------------------
-# Inbound.
+# Replies recorded before their request.
 
 
-def attach_inbound(session: Session, rt, message: Message, parsed, now: datetime) -> Request:
-    """Join the thread's request, or open a new one; then adopt waiting replies."""
-    decision = rt.rules.classify(parsed, mailbox_name=message.mailbox, mailbox_address=address_of(rt, message.mailbox))
-    parent = _thread_request(session, message, parsed.subject)
-    if parent is not None and (parent.answered_at is None or message.received_at < parent.answered_at):
-        message.request_id = parent.id
-        session.add(message)
-        register.add_event(session, parent, "follow_up", "tracer", now, message_id=message.message_id, received_at=message.received_at)
-        request = parent
-    else:
-        category, topic, rule_ids = decision.category, decision.topic, list(decision.rule_ids)
-        if parent is not None and category != "automatique":
-            # a new message after the answer, in the same thread: same category
-            category, topic, rule_ids = parent.category, parent.topic, [f"fil:{parent.reference}"]
-        reply_address = parsed.reply_to or parsed.from_addr
-        box = _box(rt, message.mailbox)
-        request = register.open_request(
-            session,
-            rt,
-            channel="email",
-            mailbox=message.mailbox,
-            service=box.service if box is not None else message.mailbox,
-            sender_addr=parsed.reply_to or parsed.from_addr,
-            sender_name=parsed.from_name,
-            subject=parsed.subject,
-            received_at=message.received_at,
-            now=now,
-            category=category,
-            topic=topic,
-            rule_ids=rule_ids,
-            has_reply_address=bool(reply_address),
-            parent=parent,
-        )
-        message.request = request
-        session.add(message)
-    _adopt_waiting_replies(session, rt, message, request, now)
-    return request
-
-
-def _thread_request(session: Session, message: Message, subject: str | None) -> Request | None:
-    """The request of the thread this message belongs to, newest first."""
-    refs = [message.in_reply_to] if message.in_reply_to else []
-    refs += [r for r in reversed(message.references or []) if r not in refs]
-    for ref in refs:
-        hit = session.execute(
-            select(Message.request_id).where(Message.message_id == ref, Message.request_id.is_not(None), Message.id != message.id)
-        ).first()
-        if hit:
-            return _latest_in_chain(session, session.get(Request, hit[0]))
-    for reference in register.references_in(subject):
-        request = session.execute(select(Request).where(Request.reference == reference)).scalars().first()
-        if request is not None:
-            return _latest_in_chain(session, request)
-    return None
-
-
-def _latest_in_chain(session: Session, request: Request) -> Request:
-    """A follow-up of an answered request that already has a child joins the child."""
-    while True:
-        child = session.execute(
-            select(Request).where(Request.parent_id == request.id).order_by(Request.received_at.desc(), Request.id.desc())
-        ).scalars().first()
-        if child is None:
-            return request
-        request = child
-
-
-def _adopt_waiting_replies(session: Session, rt, message: Message, request: Request, now: datetime) -> None:
+def adopt_waiting_replies(session: Session, rt, message: Message, request: Request, now: datetime) -> None:
+    """Replies recorded before their request (Sent read first) now stop its clock."""
     if not message.message_id or not unlinked_replies_exist(session):
         return
     bulk.flush_deferred(session)  # the waiting replies' references may still be in memory
@@ -267,16 +202,3 @@ def unlinked(session: Session, rt) -> list[dict]:
         select(Message).where(Message.direction == "out", Message.request_id.is_(None)).order_by(Message.received_at, Message.id)
     ).scalars().all()
     return [register.message_view(m, rt.cfg.tz) | {"body": None} for m in rows]
-
-
-def _box(rt, name: str | None):
-    for box in rt.cfg.mailboxes:
-        if box.name == name:
-            return box
-    return None
-
-
-def address_of(rt, name: str | None) -> str | None:
-    """The address of the configured mailbox ``name`` (None if not configured)."""
-    box = _box(rt, name)
-    return box.address if box is not None else None

@@ -7,7 +7,7 @@ import html
 import io
 from pathlib import Path
 
-from tracer.rules.classify import TOPIC_LABELS
+from tracer.rules.vocabulary import topic_ids, topic_label
 from tracer.reports.stats import TARGET
 
 FIGURES = [
@@ -36,7 +36,7 @@ VALUE_LABELS = {
     "suggestion": "Suggestion",
     "email": "Courriel",
     "paper": "Courrier",
-    **TOPIC_LABELS,
+    **{t: topic_label(t) for t in topic_ids()},
 }
 DEFINITIONS = [
     ("Période", "Demandes reçues du premier jour inclus (0 h, heure de Paris) au dernier jour exclu."),

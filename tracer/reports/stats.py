@@ -16,7 +16,7 @@ counts in received, answered and the delays, never in on_time/late/pending.
 
 SQLite has no time-zone functions, so the Paris buckets (day, ISO week,
 month, quarter) and the delays are denormalised on the request by
-:func:`derived_fields` whenever its reception or answer changes.
+``register.requests.derived_fields`` whenever its reception or answer changes.
 """
 
 from __future__ import annotations
@@ -34,23 +34,6 @@ from tracer.store.models import Request
 PERIMETER = ("information", "reclamation", "suggestion")
 TARGET = 80.0
 KEYS = ("service", "mailbox", "category", "topic", "channel", "week", "month", "quarter")
-
-
-def derived_fields(received_at: datetime, answered_at: datetime | None, calendar) -> dict:
-    local = clock.local(received_at, calendar.tz)
-    iso = local.isocalendar()
-    out = {
-        "received_day": local.date().isoformat(),
-        "received_week": f"{iso[0]}-W{iso[1]:02d}",
-        "received_month": f"{local.year}-{local.month:02d}",
-        "received_quarter": f"{local.year}-Q{(local.month - 1) // 3 + 1}",
-        "delay_seconds": None,
-        "delay_working_seconds": None,
-    }
-    if answered_at is not None:
-        out["delay_seconds"] = max(0.0, (answered_at - received_at).total_seconds())
-        out["delay_working_seconds"] = calendar.working_time_between(received_at, answered_at).total_seconds()
-    return out
 
 
 def _columns():

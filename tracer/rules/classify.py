@@ -20,26 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from tracer.core.text import decode_header_value
 from tracer.rules.literals import required_literals
-from tracer.mail.parse import decode_header_value
+from tracer.rules.vocabulary import CATEGORIES, DEFAULT_TOPIC, TOPIC_CATEGORIES, is_topic, topic_ids, topic_label
 from tracer.rules.errors import RulesError
 
-CATEGORIES = ("information", "reclamation", "suggestion", "hors_perimetre", "automatique")
-TOPIC_LABELS = {
-    "titres_sejour": "Titres de séjour",
-    "permis_conduire": "Permis de conduire",
-    "certificat_immatriculation": "Certificat d'immatriculation",
-    "cni_passeport": "CNI / passeport",
-    "rendez_vous": "Rendez-vous en ligne",
-    "accueil_physique": "Accueil physique",
-    "accueil_telephonique": "Accueil téléphonique",
-    "site_internet": "Site internet",
-    "delais_traitement": "Délais de traitement",
-    "autre": "Autre",
-}
-TOPIC_CATEGORIES = ("reclamation", "suggestion")
 DEFAULT_CATEGORY = "information"
-DEFAULT_TOPIC = "autre"
 SKIPPED_FILES = {"deadlines.toml"}
 
 RULE_KEYS = {"id", "description", "priority", "category", "topic", "when"}
@@ -426,7 +412,7 @@ class RuleSet:
         return best.topic
 
     def explain(self, decision: Decision) -> str:
-        lines = [f"Catégorie : {decision.category}" + (f" (thème : {TOPIC_LABELS.get(decision.topic, decision.topic)})" if decision.topic else "")]
+        lines = [f"Catégorie : {decision.category}" + (f" (thème : {topic_label(decision.topic)})" if decision.topic else "")]
         lines.append("Règles décisives : " + (", ".join(decision.rule_ids) or "aucune (catégorie par défaut)"))
         lines.append("Règles évaluées :")
         for line in decision.trace:
@@ -482,8 +468,8 @@ def _compile_rule(raw: Any, filename: str, index: int, problems: list[str]) -> R
         problems.append(f"{label} : indiquez soit category, soit topic")
     if category is not None and category not in CATEGORIES:
         problems.append(f"{label}, category : catégorie inconnue « {category} » (attendu : {', '.join(CATEGORIES)})")
-    if topic is not None and topic not in TOPIC_LABELS:
-        problems.append(f"{label}, topic : thème inconnu « {topic} » (attendu : {', '.join(TOPIC_LABELS)})")
+    if topic is not None and not is_topic(topic):
+        problems.append(f"{label}, topic : thème inconnu « {topic} » (attendu : {', '.join(topic_ids())})")
     priority = raw.get("priority", 0)
     if not isinstance(priority, int) or isinstance(priority, bool):
         problems.append(f"{label}, priority : entier attendu")

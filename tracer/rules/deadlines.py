@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tracer.rules.errors import RulesError
+from tracer.rules.vocabulary import CATEGORIES
 
 CHANNELS = ("email", "paper")
-CATEGORIES = ("information", "reclamation", "suggestion", "hors_perimetre", "automatique")
 NO_DEADLINE = frozenset({"automatique", "hors_perimetre"})
 DEFAULTS = {"email": 5, "paper": 10}
 RULE_KEYS = ("description", "channel", "category", "service", "working_days")
