@@ -204,6 +204,12 @@ def deliver(engine: Engine, cfg, outbox: int | Outbox, now: datetime, force: boo
     Only a ``pending`` row is sent; with ``force`` also a ``sending`` one
     (état incertain, after a crash) or a ``failed`` one, on an agent's say-so.
     """
+    return _deliver(engine, cfg, outbox, now, force)[0]
+
+
+def _deliver(engine: Engine, cfg, outbox: int | Outbox, now: datetime, force: bool = False) -> tuple[str, bool]:
+    """``deliver``, also saying whether this call claimed the row (False: another
+    process had it or it was done, and nothing was tried here)."""
     outbox_id = outbox.id if isinstance(outbox, Outbox) else outbox
     with Session(engine, expire_on_commit=False) as session:
         allowed = ("pending", "sending", "failed") if force else ("pending",)
@@ -216,9 +222,9 @@ def deliver(engine: Engine, cfg, outbox: int | Outbox, now: datetime, force: boo
         if row is None:
             raise NotFound(f"envoi n° {outbox_id} introuvable dans la file d'envoi")
         if not claimed:
-            return row.status  # someone else has it, or it is done
+            return row.status, False  # someone else has it, or it is done
         if cfg.smtp is None:
-            return _back_to_pending(session, row, "aucun serveur SMTP configuré ([smtp])", now)
+            return _back_to_pending(session, row, "aucun serveur SMTP configuré ([smtp])", now), True
         try:
             refused = asyncio.run(_send(cfg.smtp, row))
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
@@ -228,14 +234,14 @@ def deliver(engine: Engine, cfg, outbox: int | Outbox, now: datetime, force: boo
                 session.add(row)
                 session.commit()
                 log.error("envoi %s dans un état incertain : %s", row.id, failure)
-                return "sending"
+                return "sending", True
             if failure.permanent:
                 row.status, row.last_error, row.next_attempt_at = "failed", str(failure), None
                 session.add(row)
                 session.commit()
                 log.error("envoi %s refusé définitivement : %s", row.id, failure)
-                return "failed"
-            return _back_to_pending(session, row, str(failure), now)
+                return "failed", True
+            return _back_to_pending(session, row, str(failure), now), True
         row.status, row.sent_at, row.next_attempt_at = "sent", clock.now(), None
         row.last_error = ("envoyé, sauf à : " + " ; ".join(f"{a} ({answer})" for a, answer in refused.items())
                           if refused else None)
@@ -244,7 +250,7 @@ def deliver(engine: Engine, cfg, outbox: int | Outbox, now: datetime, force: boo
         if refused:
             log.warning("envoi %s : destinataires refusés : %s", row.id, refused)
     _append_copies(engine, cfg, [outbox_id], now)
-    return "sent"
+    return "sent", True
 
 
 def _back_to_pending(session: Session, row: Outbox, error: str, now: datetime) -> str:
@@ -303,7 +309,11 @@ def retry_due(engine: Engine, cfg, now: datetime, all_pending: bool = False, for
         if not all_pending:
             query = query.where((Outbox.next_attempt_at.is_(None)) | (Outbox.next_attempt_at <= now))
         ids = [i for i in session.execute(query.order_by(Outbox.id)).scalars() if i not in force_ids]
-    results = [{"id": i, "status": deliver(engine, cfg, i, now)} for i in ids]
+    results = []
+    for i in ids:  # a row another process claimed meanwhile is its business, not tried here
+        status, claimed = _deliver(engine, cfg, i, now)
+        if claimed:
+            results.append({"id": i, "status": status})
     for forced in force_ids:
         results.append({"id": forced, "status": deliver(engine, cfg, forced, now, force=True)})
     with Session(engine) as session:

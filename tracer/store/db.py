@@ -54,9 +54,33 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(conn):  # pragma: no cover - exercised by every test
-        conn.exec_driver_sql("BEGIN")
+        # A transaction that writes takes the write lock at BEGIN (IMMEDIATE) and so
+        # waits its turn on busy_timeout. A deferred BEGIN that reads, then writes,
+        # cannot wait in WAL mode: once another writer has committed, its snapshot is
+        # stale and SQLite answers "database is locked" at once. Only a session on
+        # ``reader(engine)`` begins deferred, and its connection is then query_only,
+        # so a write there fails loudly instead of colliding now and then.
+        read_only = bool(conn.get_execution_options().get(READ_ONLY))
+        info = conn.connection.info
+        if info.get(READ_ONLY, False) != read_only:
+            conn.exec_driver_sql(f"PRAGMA query_only={int(read_only)}")
+            info[READ_ONLY] = read_only
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+READ_ONLY = "tracer_read_only"
+
+
+def reader(engine: Engine) -> Engine:
+    """The same engine (same pool) for sessions that only read: pages, reports.
+
+    On SQLite their transactions begin deferred and never wait for a writer
+    (WAL: readers see the last commit); a write through them is refused. On
+    PostgreSQL nothing changes.
+    """
+    return engine.execution_options(**{READ_ONLY: True})
 
 
 def alembic_config(engine: Engine):
@@ -127,6 +151,16 @@ def _safe_url(url: str) -> str:
 
 def _first_line(exc: Exception) -> str:
     return (str(exc).strip().splitlines() or [""])[0][:300]
+
+
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Session]:
+    """A session that only reads (see ``reader``); rolled back at the end."""
+    with Session(reader(engine), expire_on_commit=False) as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
 
 
 @contextmanager
