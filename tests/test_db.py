@@ -39,7 +39,7 @@ def test_db_upgrade_command_and_private_file(tmp_path):
     cfg = tmp_path / "t.toml"
     cfg.write_text(f'[tracer]\ndatabase_url = "sqlite:///{tmp_path / "sub" / "t.db"}"\n')
     out = subprocess.run([sys.executable, "-m", "tracer", "--config", str(cfg), "db", "upgrade"], capture_output=True, text=True)
-    assert out.returncode == 0 and "vide → 0001" in out.stdout
+    assert out.returncode == 0 and f"vide → {db.SCHEMA_HEAD}" in out.stdout
     out = subprocess.run([sys.executable, "-m", "tracer", "--config", str(cfg), "db", "upgrade"], capture_output=True, text=True)
     assert "déjà à jour" in out.stdout
     assert (tmp_path / "sub" / "t.db").stat().st_mode & 0o077 == 0  # readable by the service user only

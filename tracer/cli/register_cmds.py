@@ -1,11 +1,13 @@
-"""``cases``, ``show``, ``register-paper``, ``reclassify``, ``transfer``."""
+"""``cases``, ``show``, ``register-paper``, ``reclassify``, ``transfer``, ``assign``, ``answer``."""
 
 from __future__ import annotations
 
 
 from tracer.register import requests as reg
-from tracer.cli.tables import cases_table, CATEGORY_FR, event_details, EVENT_FR, new_table, plain, short_time, STATUS_FR, topic_fr
-from tracer.rules.vocabulary import CATEGORIES
+from tracer.cli.context import fail
+from tracer.cli.tables import cases_table, CATEGORY_FR, event_details, EVENT_FR, new_table, plain, short_time, status_fr, topic_fr
+from tracer.core import clock
+from tracer.rules.vocabulary import CATEGORIES, topic_ids
 from tracer.services import Runtime
 
 
@@ -13,6 +15,14 @@ def register(sub) -> None:
     p = sub.add_parser("cases", help="le registre des demandes, trié par échéance")
     p.add_argument("--status", default="all", choices=reg.STATUSES)
     p.add_argument("--service")
+    p.add_argument("--category", choices=CATEGORIES, help="catégorie")
+    p.add_argument("--channel", choices=reg.CHANNELS, help="canal d'arrivée : email ou paper")
+    p.add_argument("--assignee", metavar="AGENT", help="demandes attribuées à cet agent")
+    p.add_argument("--search", metavar="TEXTE", help="texte cherché dans la référence, l'expéditeur et l'objet")
+    p.add_argument("--limit", type=int, metavar="N", help="au plus N demandes")
+    p.add_argument("--offset", type=int, default=0, metavar="N", help="en sautant les N premières")
+    p.add_argument("--order", choices=reg.ORDERS, default="deadline",
+                   help="tri : échéance (défaut), réception (-received : la plus récente d'abord), référence")
     p.add_argument("--as-of", metavar="T", help="instant ISO 8601 (défaut : maintenant)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_cases)
@@ -26,20 +36,22 @@ def register(sub) -> None:
     p = sub.add_parser("register-paper", help="enregistre un courrier papier")
     p.add_argument("--received", required=True, metavar="DATE",
                    help="arrivée : AAAA-MM-JJ (enregistrée à midi, heure de Paris) ou instant ISO 8601")
-    p.add_argument("--sender", required=True, metavar="EXPEDITEUR", help="nom de l'expéditeur")
+    p.add_argument("--sender", metavar="EXPEDITEUR", help="nom de l'expéditeur (obligatoire sauf --anonymous)")
     p.add_argument("--subject", required=True, metavar="OBJET", help="objet du courrier")
     p.add_argument("--service", required=True, metavar="SERVICE", help="service destinataire")
     p.add_argument("--category", choices=CATEGORIES)
     p.add_argument("--topic", metavar="THEME", help="thème (réclamations et suggestions)")
     p.add_argument("--email", help="adresse électronique de l'expéditeur, s'il en a donné une")
     p.add_argument("--by", default="tracer", metavar="AGENT", help="agent qui enregistre le courrier")
+    p.add_argument("--anonymous", action="store_true",
+                   help="courrier sans adresse de réponse : pas d'échéance, hors taux de réponse dans les délais")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_register_paper)
 
     p = sub.add_parser("reclassify", help="change la catégorie d'une demande (tracé)")
     p.add_argument("reference", metavar="REF")
     p.add_argument("category", metavar="CATEGORIE", choices=CATEGORIES)
-    p.add_argument("--topic")
+    p.add_argument("--topic", metavar="THEME", help="thème (réclamations et suggestions) : " + ", ".join(topic_ids()))
     p.add_argument("--by", required=True, metavar="AGENT")
     p.add_argument("--reason")
     p.add_argument("--json", action="store_true")
@@ -53,13 +65,32 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_transfer)
 
+    p = sub.add_parser("assign", help="attribue une demande à un agent, ou la retire (tracé)")
+    p.add_argument("reference", metavar="REF")
+    p.add_argument("assignee", metavar="AGENT", nargs="?", help="identifiant de l'agent")
+    p.add_argument("--unassign", action="store_true", help="retire l'attribution")
+    p.add_argument("--by", required=True, metavar="AGENT")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_assign)
+
+    p = sub.add_parser("answer", help="enregistre une réponse faite hors des boîtes relevées (courrier, téléphone, guichet)")
+    p.add_argument("reference", metavar="REF")
+    p.add_argument("--channel", required=True, choices=reg.ANSWER_CHANNELS, help="comment la réponse a été faite")
+    p.add_argument("--at", required=True, metavar="T", help="instant de la réponse, ISO 8601 (arrête le délai)")
+    p.add_argument("--by", required=True, metavar="AGENT")
+    p.add_argument("--note", metavar="TEXTE", help="précision (numéro d'envoi, résumé de l'appel…)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_answer)
+
 
 def cmd_cases(args, ctx) -> int:
     as_of = ctx.as_of(args.as_of)
     rt = Runtime(ctx.config)
     with ctx.session() as session:
-        cases = reg.list_cases(session, rt, status=args.status, service=args.service, as_of=as_of,
-                               received_by=as_of if args.as_of else None)
+        cases = reg.list_cases(session, rt, status=args.status, service=args.service, category=args.category,
+                               channel=args.channel, assignee=args.assignee, search=args.search, as_of=as_of,
+                               received_by=as_of if args.as_of else None, limit=args.limit, offset=args.offset,
+                               order=args.order)
     if args.json:
         ctx.print_json(cases)
     else:
@@ -76,7 +107,7 @@ def cmd_show(args, ctx) -> int:
         return 0
     c = ctx.console
     c.print(f"[bold]{view['reference']}[/bold] — {view['subject'] or '(sans objet)'}")
-    c.print(f"Statut : {STATUS_FR.get(view['status'])} · catégorie : {CATEGORY_FR.get(view['category'], view['category'])}"
+    c.print(f"Statut : {status_fr(view)} · catégorie : {CATEGORY_FR.get(view['category'], view['category'])}"
             + (f" / {topic_fr(view['topic'])}" if view["topic"] else ""))
     c.print(f"Service : {view['service'] or '—'} · boîte : {view['mailbox'] or '—'} · canal : {view['channel']}")
     c.print(f"Expéditeur : {view['sender_name'] or ''} <{view['sender'] or '—'}>")
@@ -109,12 +140,14 @@ def cmd_register_paper(args, ctx) -> int:
         request = reg.register_paper(
             session, rt, received=args.received, sender=args.sender, subject=args.subject, service=args.service,
             now=now, category=args.category, topic=args.topic, sender_addr=args.email, by=args.by,
+            anonymous=args.anonymous,
         )
         view = reg.case_view(request, now, rt.cfg.tz, [])
     if args.json:
         ctx.print_json(view)
     else:
-        ctx.console.print(f"Courrier enregistré : {view['reference']} (échéance {short_time(view['deadline'])})")
+        deadline = f"échéance {short_time(view['deadline'])}" if view["deadline"] else "sans échéance"
+        ctx.console.print(f"Courrier enregistré : {view['reference']} ({deadline})")
     return 0
 
 
@@ -141,4 +174,41 @@ def cmd_transfer(args, ctx) -> int:
         ctx.print_json(view)
     else:
         ctx.console.print(f"{view['reference']} transmise au service « {view['service']} » ; échéance {short_time(view['deadline'])}")
+    return 0
+
+
+def cmd_assign(args, ctx) -> int:
+    if args.unassign == bool(args.assignee):
+        fail("assign : indiquez soit l'agent, soit --unassign")
+    rt = Runtime(ctx.config)
+    now = ctx.now()
+    with ctx.session() as session:
+        request = reg.assign(session, rt, args.reference, None if args.unassign else args.assignee, args.by, now)
+        view = reg.case_view(request, now, rt.cfg.tz, [])
+    if args.json:
+        ctx.print_json(view)
+    elif view["assignee"]:
+        ctx.console.print(f"{view['reference']} attribuée à {view['assignee']}")
+    else:
+        ctx.console.print(f"{view['reference']} n'est plus attribuée")
+    return 0
+
+
+def cmd_answer(args, ctx) -> int:
+    from tracer.register import threads
+
+    rt = Runtime(ctx.config)
+    now = ctx.now()
+    try:
+        at = clock.parse_instant(args.at, rt.cfg.tz)
+    except ValueError:
+        fail(f"--at : instant ISO 8601 attendu, reçu « {args.at} »")
+    with ctx.session() as session:
+        request = threads.answer_outside(session, rt, args.reference, args.channel, at, args.by, args.note, now)
+        view = reg.case_view(request, now, rt.cfg.tz, [])
+    if args.json:
+        ctx.print_json(view)
+    else:
+        ctx.console.print(f"{view['reference']} : réponse ({args.channel}) enregistrée le {short_time(view['answered_at'])}"
+                          f" — {status_fr(view)}")
     return 0

@@ -7,6 +7,14 @@ from datetime import datetime
 from tracer.core import clock
 
 STATUS_FR = {"open": "en cours", "overdue": "en retard", "answered": "répondue", "excluded": "hors indicateurs"}
+
+
+def status_fr(case: dict) -> str:
+    """A case's status in French; an answer after the deadline reads « répondue en retard »."""
+    if case.get("status") == "answered" and case.get("answered_late"):
+        return "répondue en retard"
+    return STATUS_FR.get(case.get("status"), case.get("status"))
+
 CATEGORY_FR = {
     "information": "information",
     "reclamation": "réclamation",
@@ -31,6 +39,8 @@ EVENT_FR = {
     "purged": "purge (conservation)",
     "erased": "effacement (RGPD)",
     "figures_frozen": "chiffres publiés figés",
+    "assigned": "attribuée",
+    "unassigned": "attribution retirée",
 }
 DETAIL_FR = {
     "channel": "canal", "mailbox": "boîte", "service": "service", "category": "catégorie", "topic": "thème",
@@ -41,6 +51,8 @@ DETAIL_FR = {
     "old_category": "ancienne catégorie", "new_category": "nouvelle catégorie", "old_topic": "ancien thème",
     "new_topic": "nouveau thème", "old_deadline": "ancienne échéance", "new_deadline": "nouvelle échéance",
     "old_service": "ancien service", "new_service": "nouveau service",
+    "old_assignee": "attribuée avant à", "new_assignee": "attribuée à", "sent_at": "envoyée le", "note": "note",
+    "linked_by": "rattachée par", "template": "modèle", "anonymous": "anonyme",
 }
 
 
@@ -56,7 +68,9 @@ def event_details(data: dict) -> str:
     for key, value in data.items():
         if value in (None, [], ""):
             continue
-        if clock.is_instant(value):
+        if isinstance(value, bool):
+            value = "oui" if value else "non"
+        elif clock.is_instant(value):
             value = short_time(value)
         elif isinstance(value, list):
             value = ", ".join(str(v) for v in value)
@@ -91,16 +105,17 @@ def plain(text: str):
 
 def cases_table(cases: list[dict]):
     table = new_table(f"Registre : {len(cases)} demande(s)")
-    for column in ("Référence", "Reçue le", "Échéance", "Statut", "Catégorie", "Service", "Expéditeur", "Objet"):
+    for column in ("Référence", "Reçue le", "Échéance", "Statut", "Catégorie", "Service", "Agent", "Expéditeur", "Objet"):
         table.add_column(column, overflow="fold")
     for case in cases:
         table.add_row(
             case["reference"],
             short_time(case["received_at"]),
             short_time(case["deadline"]),
-            STATUS_FR.get(case["status"], case["status"]),
+            status_fr(case),
             CATEGORY_FR.get(case["category"], case["category"]) + (f" / {topic_fr(case['topic'])}" if case.get("topic") else ""),
             case["service"] or "—",
+            case.get("assignee") or "—",
             case["sender"] or "—",
             (case["subject"] or "")[:70],
         )

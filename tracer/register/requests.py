@@ -10,17 +10,19 @@ import re
 from datetime import date, datetime, time
 from typing import Any, Iterable
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import and_, event, func, or_, select, update
 from sqlmodel import Session
 
 from tracer.core import clock
-from tracer.rules.vocabulary import CATEGORIES
+from tracer.rules.vocabulary import CATEGORIES, DEFAULT_TOPIC, TOPIC_CATEGORIES, is_topic, topic_ids
 from tracer.core.errors import NotFound, UserError
 from tracer.store.models import Event, Message, ReferenceCounter, Request
 
 PERIMETER = ("information", "reclamation", "suggestion")
 EXCLUDED = ("hors_perimetre", "automatique")
 CHANNELS = ("email", "paper")
+# How a reply made outside the polled mailboxes went (INTERFACE.md, ``tracer answer``).
+ANSWER_CHANNELS = ("courrier", "telephone", "guichet", "courriel")
 
 
 # --------------------------------------------------------------------------
@@ -134,8 +136,10 @@ def open_request(
     has_reply_address: bool = True,
     parent: Request | None = None,
     actor: str = "tracer",
+    anonymous: bool = False,
 ) -> Request:
     year = clock.local(received_at, rt.cfg.tz).year
+    topic = topic_for(category, topic, strict=False)
     request = Request(
         reference=next_reference(session, rt.cfg.tracer.reference_prefix, year),
         channel=channel,
@@ -149,9 +153,10 @@ def open_request(
         subject=subject,
         received_at=received_at,
         parent_id=parent.id if parent else None,
+        anonymous=anonymous,
         created_at=now,
     )
-    set_deadline(rt, request, has_reply_address)
+    set_deadline(rt, request, has_reply_address and not anonymous)
     session.add(request)  # flushed with the batch: its id is not needed before
     add_event(
         session,
@@ -167,14 +172,35 @@ def open_request(
         rules=list(rule_ids),
         deadline=request.deadline,
         parent=parent.reference if parent else None,
+        **({"anonymous": True} if anonymous else {}),
     )
     return request
 
 
+def topic_for(category: str | None, topic: str | None, strict: bool = True) -> str | None:
+    """The topic a request of ``category`` carries (INTERFACE.md): a reclamation or
+    suggestion always one of the ids of ``rules/vocabulary.py`` (``autre`` when none
+    is given), any other category none. ``strict`` (a user's input) refuses an
+    unknown id or a topic on another category; otherwise they become autre / null."""
+    if category in TOPIC_CATEGORIES:
+        if topic is None:
+            return DEFAULT_TOPIC
+        if not is_topic(topic):
+            if strict:
+                raise UserError(f"thème inconnu « {topic} » (attendu : {', '.join(topic_ids())})")
+            return DEFAULT_TOPIC
+        return topic
+    if topic is not None and strict:
+        if not is_topic(topic):
+            raise UserError(f"thème inconnu « {topic} » (attendu : {', '.join(topic_ids())})")
+        raise UserError(f"--topic : seules les réclamations et les suggestions ont un thème (catégorie « {category} »)")
+    return None
+
+
 def set_deadline(rt, request: Request, has_reply_address: bool | None = None) -> None:
     """(Re)compute the deadline from the original reception time."""
-    if has_reply_address is None:  # a letter carries its postal address
-        has_reply_address = request.channel == "paper" or bool(request.sender_addr)
+    if has_reply_address is None:  # a letter carries its postal address, unless anonymous
+        has_reply_address = not request.anonymous and (request.channel == "paper" or bool(request.sender_addr))
     days = None
     if request.category not in EXCLUDED:
         days = rt.deadline_rules.days_for(
@@ -311,12 +337,12 @@ def reclassify(session: Session, rt, reference: str, category: str, by: str, now
         raise UserError(f"catégorie inconnue « {category} » (attendu : {', '.join(CATEGORIES)})")
     _require_agent(by)
     request = get_request(session, reference)
+    if topic is None and category in TOPIC_CATEGORIES and is_topic(request.topic):
+        topic = request.topic  # a complaint becoming a suggestion keeps its topic
+    topic = topic_for(category, topic)
     before = (request.category, request.topic, request.deadline)
     request.category = category
-    if topic is not None:
-        request.topic = topic
-    elif category not in ("reclamation", "suggestion"):
-        request.topic = None
+    request.topic = topic
     set_deadline(rt, request)
     session.add(request)
     add_event(
@@ -377,18 +403,29 @@ def register_paper(
     topic: str | None = None,
     sender_addr: str | None = None,
     by: str = "tracer",
+    anonymous: bool = False,
 ) -> Request:
-    """A paper letter registered by hand with its arrival date (10 working days by default)."""
+    """A paper letter registered by hand with its arrival date (10 working days by default).
+
+    ``anonymous``: a letter with no reply address at all (DOMAIN.md): no deadline,
+    counted as received and answered but never in the rate."""
     received_at = _parse_received(received, rt.cfg.tz)
     if received_at > now:
         raise UserError("--received : la date d'arrivée est dans le futur")
     if category is not None and category not in CATEGORIES:
         raise UserError(f"catégorie inconnue « {category} » (attendu : {', '.join(CATEGORIES)})")
+    category = category or "information"
+    topic = topic_for(category, topic)
     known = rt.cfg.service_names()
     if known and service not in known:
         raise UserError(f"service inconnu « {service} » (services déclarés : {', '.join(known)})")
-    if not sender.strip():
-        raise UserError("--sender : l'expéditeur est obligatoire")
+    sender = (sender or "").strip()
+    if anonymous:
+        if sender_addr:
+            raise UserError("--anonymous : un courrier anonyme n'a pas d'adresse de réponse (retirez --email)")
+        sender = sender or "Anonyme"
+    if not sender:
+        raise UserError("--sender : l'expéditeur est obligatoire (ou --anonymous)")
     return open_request(
         session,
         rt,
@@ -400,11 +437,12 @@ def register_paper(
         subject=subject.strip(),
         received_at=received_at,
         now=now,
-        category=category or "information",
+        category=category,
         topic=topic,
         rule_ids=["manuel"],
-        has_reply_address=True,  # a letter carries its postal address
+        has_reply_address=not anonymous,  # a letter carries its postal address
         actor=by,
+        anonymous=anonymous,
     )
 
 
@@ -421,6 +459,25 @@ def _parse_received(text: str, tz) -> datetime:
 def _require_agent(by: str) -> None:
     if not by or not by.strip():
         raise UserError("--by : le nom de l'agent est obligatoire")
+
+
+def assign(session: Session, rt, reference: str, assignee: str | None, by: str, now: datetime) -> Request:
+    """Give a request to an agent (``assignee`` a login), or take it back (None); an event
+    either way. Any login is kept as written until tracer has accounts (issue 16)."""
+    _require_agent(by)
+    request = get_request(session, reference)
+    new = assignee.strip() if assignee is not None else None
+    if new == "":
+        raise UserError("agent : l'identifiant de l'agent est vide (ou --unassign)")
+    old = request.assignee
+    if new == old:
+        if new is None:
+            raise UserError(f"la demande {request.reference} n'est attribuée à personne")
+        raise UserError(f"la demande {request.reference} est déjà attribuée à {new}")
+    request.assignee = new
+    session.add(request)
+    add_event(session, request, "assigned" if new else "unassigned", by, now, old_assignee=old, new_assignee=new)
+    return request
 
 
 # --------------------------------------------------------------------------
@@ -442,6 +499,13 @@ def message_ids_of(session: Session, request_ids: list[int]) -> dict[int, list[s
     return out
 
 
+def answered_late(request: Request, as_of: datetime) -> bool | None:
+    """True when the answer (known at ``as_of``) came after the deadline; None while unanswered."""
+    if request.answered_at is None or request.answered_at > as_of:
+        return None
+    return request.deadline is not None and request.answered_at > request.deadline
+
+
 def case_view(request: Request, as_of: datetime, tz, message_ids: list[str]) -> dict:
     answered_at = request.answered_at if request.answered_at and request.answered_at <= as_of else None
     return {
@@ -457,48 +521,130 @@ def case_view(request: Request, as_of: datetime, tz, message_ids: list[str]) -> 
         "received_at": clock.iso_local(request.received_at, tz),
         "deadline": clock.iso_local(request.deadline, tz),
         "answered_at": clock.iso_local(answered_at, tz),
+        "answered_late": answered_late(request, as_of),
         "status": case_status(request, as_of),
+        "assignee": request.assignee,
+        "anonymous": bool(request.anonymous),
         "message_ids": message_ids,
         "rule_ids": request.rule_ids,
     }
 
 
 STATUSES = ("open", "overdue", "answered", "excluded", "all")
+ORDERS = ("deadline", "received", "-received", "reference")
 
 
-def list_cases(session: Session, rt, *, status: str = "all", service: str | None = None, as_of: datetime,
-               received_by: datetime | None = None) -> list[dict]:
-    """The register, by deadline, with each request's status at ``as_of``.
+def _status_condition(status: str, as_of: datetime):
+    """SQL for :func:`case_status` ``== status`` (limit and offset then apply in SQL)."""
+    in_perimeter = or_(Request.category.not_in(EXCLUDED), Request.category.is_(None))
+    unanswered = or_(Request.answered_at.is_(None), Request.answered_at > as_of)
+    if status == "excluded":
+        return Request.category.in_(EXCLUDED)
+    if status == "answered":
+        return and_(in_perimeter, Request.answered_at.is_not(None), Request.answered_at <= as_of)
+    if status == "overdue":
+        return and_(in_perimeter, unanswered, Request.deadline.is_not(None), Request.deadline < as_of)
+    if status == "open":
+        return and_(in_perimeter, unanswered, or_(Request.deadline.is_(None), Request.deadline >= as_of))
+    return None
 
-    ``received_by`` (a view of the past, ``--as-of``) leaves out what was
-    received after it; without it every request is listed, even one whose
-    reception time lies ahead of the clock (an imported file with a future
-    date, a server clock ahead of this one).
-    """
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped.lower()}%"
+
+
+def _cases_query(session: Session, rt, *, status: str, service: str | None, services: list[str] | None,
+                 category: str | None, channel: str | None, assignee: str | None, search: str | None,
+                 as_of: datetime, received_by: datetime | None):
     if status not in STATUSES:
         raise UserError(f"statut inconnu « {status} » (attendu : {', '.join(STATUSES)})")
-    query = select(Request)
+    if category is not None and category not in CATEGORIES:
+        raise UserError(f"catégorie inconnue « {category} » (attendu : {', '.join(CATEGORIES)})")
+    if channel is not None and channel not in CHANNELS:
+        raise UserError(f"canal inconnu « {channel} » (attendu : {', '.join(CHANNELS)})")
+    conditions = []
     if received_by is not None:
-        query = query.where(Request.received_at <= received_by)
+        conditions.append(Request.received_at <= received_by)
+    if services is not None:
+        conditions.append(Request.service.in_(list(services)) if services else Request.id.is_(None))
     if service:
         known = set(rt.cfg.service_names())
         if service not in known and session.execute(select(Request.id).where(Request.service == service).limit(1)).first() is None:
             listed = ", ".join(sorted(known | set(session.execute(select(Request.service).distinct()).scalars()) - {None}))
             raise UserError(f"service inconnu « {service} »" + (f" (services : {listed})" if listed else ""))
-        query = query.where(Request.service == service)
-    if status in ("open", "overdue"):
-        query = query.where(Request.category.not_in(EXCLUDED) | Request.category.is_(None))
-        query = query.where(Request.answered_at.is_(None) | (Request.answered_at > as_of))
-    elif status == "answered":
-        query = query.where(Request.answered_at <= as_of)
-    elif status == "excluded":
-        query = query.where(Request.category.in_(EXCLUDED))
+        conditions.append(Request.service == service)
+    if category is not None:
+        conditions.append(Request.category == category)
+    if channel is not None:
+        conditions.append(Request.channel == channel)
+    if assignee is not None:
+        conditions.append(Request.assignee == assignee.strip())
+    if search is not None and search.strip():
+        pattern = _like_pattern(search.strip())
+        lower = func.tracer_lower if session.get_bind().dialect.name == "sqlite" else func.lower  # Unicode-aware
+        conditions.append(or_(*(lower(column).like(pattern, escape="\\") for column in
+                                (Request.reference, Request.sender_addr, Request.sender_name, Request.subject))))
+    condition = _status_condition(status, as_of)
+    if condition is not None:
+        conditions.append(condition)
+    return conditions
+
+
+def list_cases(session: Session, rt, *, status: str = "all", service: str | None = None,
+               services: list[str] | None = None, category: str | None = None, channel: str | None = None,
+               assignee: str | None = None, search: str | None = None, as_of: datetime,
+               received_by: datetime | None = None, limit: int | None = None, offset: int = 0,
+               order: str = "deadline") -> list[dict]:
+    """The register (``tracer cases --json``, ``GET /api/v1/demandes``): the views of
+    the requests matching every filter given, with their status at ``as_of``.
+
+    - ``status``: open | overdue | answered | excluded | all, at ``as_of``;
+    - ``service``: one service (an unknown one is a UserError); ``services``: the
+      scope the caller may see (a list, None for every service), applied on top;
+    - ``category``, ``channel`` (email | paper), ``assignee`` (a login): equality;
+    - ``search``: text found, whatever its case, in the reference, the sender's
+      address or name, or the subject;
+    - ``received_by`` (a view of the past, ``--as-of``) leaves out what was
+      received after it; without it every request is listed, even one whose
+      reception time lies ahead of the clock (an imported file with a future
+      date, a server clock ahead of this one);
+    - ``order``: deadline (soonest first, none last; the default), received
+      (oldest first), -received (newest first), reference; ``limit`` / ``offset``
+      page through it (:func:`count_cases` gives the total).
+    """
+    if order not in ORDERS:
+        raise UserError(f"ordre inconnu « {order} » (attendu : {', '.join(ORDERS)})")
+    if limit is not None and limit < 1:
+        raise UserError(f"--limit : entier positif attendu, reçu « {limit} »")
+    if offset < 0:
+        raise UserError(f"--offset : entier positif ou nul attendu, reçu « {offset} »")
+    conditions = _cases_query(session, rt, status=status, service=service, services=services, category=category,
+                              channel=channel, assignee=assignee, search=search, as_of=as_of, received_by=received_by)
+    ordering = {
+        "deadline": (Request.deadline.is_(None), Request.deadline, Request.received_at, Request.reference),
+        "received": (Request.received_at, Request.reference),
+        "-received": (Request.received_at.desc(), Request.reference.desc()),
+        "reference": (Request.reference,),
+    }[order]
+    query = select(Request).where(*conditions).order_by(*ordering)
+    if offset:
+        query = query.offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
     requests = list(session.execute(query).scalars())
-    requests = [r for r in requests if status == "all" or case_status(r, as_of) == status]
-    far = datetime.max.replace(tzinfo=clock.UTC)
-    requests.sort(key=lambda r: (r.deadline or far, r.received_at, r.reference))
     ids = message_ids_of(session, [r.id for r in requests])
     return [case_view(r, as_of, rt.cfg.tz, ids[r.id]) for r in requests]
+
+
+def count_cases(session: Session, rt, *, status: str = "all", service: str | None = None,
+                services: list[str] | None = None, category: str | None = None, channel: str | None = None,
+                assignee: str | None = None, search: str | None = None, as_of: datetime,
+                received_by: datetime | None = None) -> int:
+    """How many requests :func:`list_cases` lists with the same filters, without a limit."""
+    conditions = _cases_query(session, rt, status=status, service=service, services=services, category=category,
+                              channel=channel, assignee=assignee, search=search, as_of=as_of, received_by=received_by)
+    return session.execute(select(func.count()).select_from(Request).where(*conditions)).scalar_one()
 
 
 def show_case(session: Session, rt, reference: str, as_of: datetime) -> dict:

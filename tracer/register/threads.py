@@ -21,6 +21,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
+from tracer.core import clock
 from tracer.store import bulk
 from tracer.register import requests as register
 from tracer.core.errors import NotFound, UserError
@@ -126,12 +127,47 @@ def apply_reply(session: Session, rt, request: Request, message: Message, now: d
         template=message.template,
     )
     if first:
-        request.answered_at = message.received_at
-        request.answer_message_id = message.id
-        register.refresh_derived(rt, request)
-        session.add(request)
-        session.flush()
-        _split_after_answer(session, rt, request, now)
+        _stop_clock(session, rt, request, message.received_at, message.id, now)
+
+
+def answer_outside(session: Session, rt, reference: str, channel: str, at: datetime, by: str, note: str | None,
+                   now: datetime) -> Request:
+    """A reply made outside the polled mailboxes (``tracer answer``): by post, phone, at
+    the counter, or from a mailbox tracer does not read (``courriel``).
+
+    It stops the clock at ``at`` exactly as an e-mail reply sent then would: the
+    same ``answered`` event (with the channel and the note), the same derived
+    delays, and the follow-ups received after ``at`` split into a new request.
+    A reply after the request's answer is recorded (``reply_recorded``) and
+    leaves the clock where it stopped; an earlier one moves it back.
+    """
+    if not by or not by.strip():
+        raise UserError("--by : le nom de l'agent est obligatoire")
+    if channel not in register.ANSWER_CHANNELS:
+        raise UserError(f"--channel : canal inconnu « {channel} » (attendu : {', '.join(register.ANSWER_CHANNELS)})")
+    if at.tzinfo is None:
+        raise UserError("--at : instant avec fuseau attendu")
+    request = register.get_request(session, reference)
+    if at > now:
+        raise UserError(f"--at : la réponse ne peut pas être datée dans le futur ({clock.iso_local(at, rt.cfg.tz)})")
+    if at < request.received_at:
+        raise UserError(f"--at : la réponse ne peut pas précéder la réception de {request.reference}"
+                        f" ({clock.iso_local(request.received_at, rt.cfg.tz)})")
+    first = request.answered_at is None or at < request.answered_at
+    register.add_event(session, request, "answered" if first else "reply_recorded", by.strip(), now,
+                       channel=channel, sent_at=at, note=(note or "").strip() or None)
+    if first:
+        _stop_clock(session, rt, request, at, None, now)
+    return request
+
+
+def _stop_clock(session: Session, rt, request: Request, at: datetime, message_id: int | None, now: datetime) -> None:
+    request.answered_at = at
+    request.answer_message_id = message_id
+    register.refresh_derived(rt, request)
+    session.add(request)
+    session.flush()
+    _split_after_answer(session, rt, request, now)
 
 
 def _split_after_answer(session: Session, rt, request: Request, now: datetime) -> None:

@@ -16,7 +16,7 @@ from tracer.store import models  # noqa: F401  (registers the tables)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The newest migration. Checked against Alembic by tests/test_db.py; lets a
 # command with an up-to-date schema start without importing Alembic.
-SCHEMA_HEAD = "0001"
+SCHEMA_HEAD = "0002"
 
 
 class DatabaseError(Exception):
@@ -51,6 +51,8 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
+        # SQLite's lower() folds ASCII only: the register's search folds « É » like PostgreSQL
+        dbapi_conn.create_function("tracer_lower", 1, _lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _begin(conn):  # pragma: no cover - exercised by every test
@@ -81,6 +83,10 @@ def reader(engine: Engine) -> Engine:
     PostgreSQL nothing changes.
     """
     return engine.execution_options(**{READ_ONLY: True})
+
+
+def _lower(value):
+    return value.lower() if isinstance(value, str) else value
 
 
 def alembic_config(engine: Engine):

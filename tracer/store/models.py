@@ -157,6 +157,8 @@ class Request(SQLModel, table=True):
     answered_at: Optional[datetime] = None  # UTC
     answer_message_id: Optional[int] = None  # message.id (no FK: avoids a cycle)
     parent_id: Optional[int] = Field(default=None, foreign_key="request.id")
+    assignee: Optional[str] = Field(default=None, max_length=200, index=True)  # agent's login
+    anonymous: bool = Field(default=False)  # no reply address at all: no deadline, out of the rate
     purged_at: Optional[datetime] = None
     created_at: datetime
     # Denormalised for the indicators (SQLite has no time zones): Paris buckets
