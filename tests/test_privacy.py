@@ -54,17 +54,18 @@ def test_purge_blanks_personal_data_and_keeps_the_indicators(engine):
     before = figures(engine, rt)
     now = datetime(2026, 9, 1, tzinfo=PARIS)
     dry = retention.purge(engine, rt, now, dry_run=True)
-    assert dry["requests"] == 1 and dry["dry_run"]
+    assert dry["requests"] == 2 and dry["dry_run"]
     done = retention.purge(engine, rt, now, by="tracer")
-    assert done["requests"] == 1 and done["messages"] == 2
+    assert done["requests"] == 2 and done["messages"] == 3
     assert figures(engine, rt) == before
     with engine.connect() as conn:
         rows = conn.execute(text("select sender_addr, subject, purged_at from request order by id")).all()
         assert rows[0][0] is None and rows[0][1] is None and rows[0][2] is not None
-        assert rows[1][0] == "paul@example.org"  # still open: kept
+        assert rows[1][0] is None and rows[1][2] is not None  # never answered, older than the retention: purged too
+        assert rows[2][0] == "jeanne@example.org" and rows[2][2] is None  # younger: kept
         bodies = conn.execute(text("select count(*) from message where body_text is not null")).scalar()
-        assert bodies == 2
-        assert conn.execute(text("select count(*) from raw_message where data is null")).scalar() == 2
+        assert bodies == 1
+        assert conn.execute(text("select count(*) from raw_message where data is null")).scalar() == 3
     assert retention.purge(engine, rt, now)["requests"] == 0  # nothing twice
 
 
@@ -78,7 +79,7 @@ def test_person_export_and_erase(engine, tmp_path):
     before = figures(engine, rt)
     with Session(engine) as session, session.begin():
         result = retention.erase_person(session, rt, "jeanne@example.org", "dpo.durand", datetime(2026, 10, 2, tzinfo=PARIS))
-    assert result == {"requests": 2, "messages": 3}
+    assert result == {"requests": 2, "messages": 3, "quarantined": 0, "outbox": 0, "cancelled": 0}
     assert figures(engine, rt) == before
     with engine.connect() as conn:
         assert conn.execute(text("select count(*) from message where from_addr = 'jeanne@example.org'")).scalar() == 0

@@ -48,7 +48,7 @@ def cmd_person(args, ctx) -> int:
         Path(args.export).write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
         ctx.console.print(f"Export écrit : {args.export} ({len(data['requests'])} demande(s), {len(data['messages'])} message(s))")
     if args.erase:
-        with ctx.session() as session:
-            result = retention.erase_person(session, rt, args.email, args.by or "", ctx.now())
-        ctx.console.print(f"Données effacées : {result['requests']} demande(s), {result['messages']} message(s).")
+        result = retention.erase(ctx.engine, rt, args.email, args.by or "", ctx.now())
+        ctx.console.print(f"Données effacées : {result['requests']} demande(s), {result['messages']} message(s), "
+                          f"{result['quarantined']} en quarantaine, {result['outbox']} envoi(s) dont {result['cancelled']} annulé(s).")
     return 0

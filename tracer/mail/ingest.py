@@ -24,6 +24,7 @@ from sqlmodel import Session
 from tracer.store import bulk
 from tracer.core import clock
 from tracer.register import requests as register
+from tracer.register.retention import hashed_id
 from tracer.register import threads as replies
 from tracer.store.models import FolderState, Message, MessageLocation, MessageRef, Quarantine, RawMessage
 
@@ -106,7 +107,10 @@ def record_raw(session: Session, rt, item: Incoming, now: datetime) -> str:
     known = session.info.get("known_keys")
     if known is None or dedup_key in known:
         flush_fast(session)
-        existing = session.execute(select(Message).where(Message.dedup_key == dedup_key)).scalars().first()
+        # a purged message keeps its key as a hash (register.retention): still a duplicate
+        existing = session.execute(
+            select(Message).where(Message.dedup_key.in_({dedup_key, hashed_id(dedup_key)}))
+        ).scalars().first()
         if existing is not None:
             _note_location(session, existing, item, now)
             return DUPLICATE
@@ -334,9 +338,10 @@ def _known_keys(session: Session, items: list[Incoming]) -> set[str]:
         keys.add(message_id_of(item.raw) or f"sha256:{hashlib.sha256(item.raw).hexdigest()}")
     found: set[str] = set()
     listed = sorted(keys)
-    for start in range(0, len(listed), 500):
-        chunk = listed[start : start + 500]
-        found |= set(session.execute(select(Message.dedup_key).where(Message.dedup_key.in_(chunk))).scalars())
+    for start in range(0, len(listed), 250):
+        chunk = listed[start : start + 250]
+        as_stored = {hashed_id(k): k for k in chunk} | {k: k for k in chunk}  # purged keys are hashes
+        found |= {as_stored[k] for k in session.execute(select(Message.dedup_key).where(Message.dedup_key.in_(list(as_stored)))).scalars()}
     return found
 
 

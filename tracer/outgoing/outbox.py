@@ -106,6 +106,10 @@ def enqueue(session: Session, *, kind: str, sender: str, recipients: list[str], 
     return row
 
 
+# a mail out of the queue: delivered, or cancelled by an erasure (register.retention)
+DONE = ("sent", "cancelled")
+
+
 class SmtpFailure(Exception):
     """Why a mail was not sent, in French. ``permanent``: no more retries (5xx);
     ``uncertain``: the connection broke while the message itself was being
@@ -329,7 +333,7 @@ def retry_due(engine: Engine, cfg, now: datetime, all_pending: bool = False, for
 
 
 def listing(session: Session, tz) -> list[dict]:
-    rows = session.execute(select(Outbox).where(Outbox.status != "sent").order_by(Outbox.id)).scalars()
+    rows = session.execute(select(Outbox).where(Outbox.status.not_in(DONE)).order_by(Outbox.id)).scalars()
     return [
         {
             "id": r.id,

@@ -280,20 +280,55 @@ def join_or_open(session: Session, rt, message: Message, parsed, now: datetime) 
 
 
 def _thread_request(session: Session, message: Message, subject: str | None) -> Request | None:
-    """The request of the thread this message belongs to, newest first."""
+    """The request of the thread this message belongs to, newest first.
+
+    Anyone can quote a reference or a Message-ID: a message joins a thread only
+    when its sender is one of the thread's participants, or when it answers
+    (In-Reply-To) a message the prefecture sent. Otherwise it opens its own request.
+    """
     refs = [message.in_reply_to] if message.in_reply_to else []
     refs += [r for r in reversed(message.references or []) if r not in refs]
     for ref in refs:
         hit = session.execute(
-            select(Message.request_id).where(Message.message_id == ref, Message.request_id.is_not(None), Message.id != message.id)
+            select(Message.request_id, Message.direction).where(Message.message_id == ref, Message.request_id.is_not(None), Message.id != message.id)
         ).first()
         if hit:
-            return _latest_in_chain(session, session.get(Request, hit[0]))
+            ours = hit[1] == "out" and ref == message.in_reply_to
+            request = session.get(Request, hit[0])
+            return _latest_in_chain(session, request) if ours or _participant(session, request, message) else None
     for reference in references_in(subject):
         request = session.execute(select(Request).where(Request.reference == reference)).scalars().first()
         if request is not None:
-            return _latest_in_chain(session, request)
+            return _latest_in_chain(session, request) if _participant(session, request, message) else None
     return None
+
+
+def _participant(session: Session, request: Request, message: Message) -> bool:
+    """The sender of ``message`` wrote in this request's thread, or was written to in it."""
+    sender = {a.lower() for a in (message.from_addr, message.reply_to) if a}
+    if not sender:
+        return False
+    root = request
+    while root.parent_id is not None:  # the chain of follow-ups shares its participants
+        root = session.get(Request, root.parent_id)
+    known = {root.sender_addr.lower()} if root.sender_addr else set()
+    chain, frontier = [root.id], [root.id]
+    while frontier:
+        children = session.execute(select(Request.id, Request.sender_addr).where(Request.parent_id.in_(frontier))).all()
+        frontier = [c.id for c in children if c.id not in chain]
+        chain += frontier
+        known |= {c.sender_addr.lower() for c in children if c.sender_addr}
+    if sender & known:
+        return True
+    rows = session.execute(
+        select(Message.from_addr, Message.reply_to, Message.to_addrs, Message.cc_addrs)
+        .where(Message.request_id.in_(chain), Message.id != message.id)
+    ).all()
+    for from_addr, reply_to, to_addrs, cc_addrs in rows:
+        for address in (from_addr, reply_to, *(to_addrs or []), *(cc_addrs or [])):
+            if address and address.lower() in sender:
+                return True
+    return False
 
 
 def _latest_in_chain(session: Session, request: Request) -> Request:

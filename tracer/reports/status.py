@@ -47,7 +47,7 @@ def status(session: Session, rt, now: datetime) -> dict:
             }
         )
     outbox = dict(
-        session.execute(select(Outbox.status, func.count()).where(Outbox.status != "sent").group_by(Outbox.status)).all()
+        session.execute(select(Outbox.status, func.count()).where(Outbox.status.not_in(("sent", "cancelled"))).group_by(Outbox.status)).all()
     )
     quarantined = session.execute(select(func.count()).select_from(Quarantine)).scalar_one()
     return {
