@@ -9,8 +9,11 @@ inbox triggers a poll within seconds of a new message; the timed poll stays
 as the safety net and polls the Sent folders.
 
 A failing mailbox is logged in French and retried with backoff; it never
-stops the others nor the daemon. SIGTERM / SIGINT: the current step
-finishes, then the process exits 0.
+stops the others nor the daemon. SIGTERM / SIGINT: a poll stops after the
+batch it is writing, the outbox after the mail it is sending (an SMTP session
+that hangs is abandoned: the mail stays queued, or "uncertain" if its data
+was on the wire), no new SMTP session opens, and the process exits 0 within
+a few seconds (the unit allows 20).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from tracer.core import clock
 from tracer.core import config as config_mod
 from tracer.mail import ingest
-from tracer.core import locks
+from tracer.core import locks, stopping
 from tracer.services import Runtime
 
 log = logging.getLogger("tracer.daemon")
@@ -66,6 +69,7 @@ class Daemon:
         self.engine = engine
         self.rt = Runtime(cfg)
         self.stop_event = threading.Event()
+        stopping.reset()
         self.locks = {box.name: threading.Lock() for box in cfg.mailboxes}
         self.health = {box.name: MailboxHealth(cfg.schedule.poll_seconds) for box in cfg.mailboxes}
         self.threads: list[threading.Thread] = []
@@ -193,10 +197,15 @@ class Daemon:
         hour, minute = config_mod.parse_hhmm(s.purge)
         self.scheduler.add_job(self.purge, CronTrigger(hour=hour, minute=minute, timezone=self.cfg.tz), id="purge", name="purge")
 
+    def stop(self) -> None:
+        """Between batches and between mails, every step sees it (tracer.core.stopping)."""
+        stopping.request()
+        self.stop_event.set()
+
     def run(self) -> int:
         self.rt.check()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: self.stop_event.set())
+            signal.signal(sig, lambda *_: self.stop())
         self.schedule()
         self.scheduler.start()
         log.info("démon démarré : %d boîte(s), relève toutes les %d s", len(self.cfg.mailboxes), self.cfg.schedule.poll_seconds,
@@ -208,7 +217,7 @@ class Daemon:
                 self.threads.append(thread)
         while not self.stop_event.wait(1):
             pass
-        log.info("arrêt demandé : fin de l'étape en cours", extra={"event": "stopping"})
+        log.info("arrêt demandé : fin du lot ou de l'envoi en cours", extra={"event": "stopping"})
         self.scheduler.shutdown(wait=True)
         for thread in self.threads:
             thread.join(timeout=IDLE_SLICE_SECONDS + 2)

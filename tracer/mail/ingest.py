@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from tracer.store import bulk
-from tracer.core import clock
+from tracer.core import clock, stopping
 from tracer.register import requests as register
 from tracer.register.retention import hashed_id
 from tracer.register import threads as replies
@@ -412,7 +412,7 @@ def record_ahead(engine: Engine, rt, batches, mailbox: str, now_fn: Callable[[],
 
     try:
         source = iter(batches)
-        while True:
+        while not stopping.requested():  # SIGTERM: between batches, no further fetch
             try:
                 items, on_commit = next(source)
             except StopIteration:
@@ -467,12 +467,13 @@ def poll_mailbox(engine: Engine, rt, box, now_fn: Callable[[], datetime] = clock
     try:
         with ImapMailbox(box) as imap:
             for role, folder in folders:
-                if not folder:
+                if not folder or stopping.requested():  # SIGTERM: no further folder
                     continue
                 report = FolderReport(box.name, folder, role, Summary())
                 try:
                     _poll_folder(engine, rt, imap, box, folder, role, report, now_fn)
-                    _mark(engine, box.name, folder, role, now_fn(), None)
+                    if not stopping.requested():  # stopped between batches: not a complete poll
+                        _mark(engine, box.name, folder, role, now_fn(), None)
                 except MailboxError as exc:
                     report.error = str(exc)
                     _mark(engine, box.name, folder, role, now_fn(), report.error)

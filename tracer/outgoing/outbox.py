@@ -48,7 +48,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from tracer.core import clock
+from tracer.core import clock, stopping
 from tracer.core.errors import NotFound
 from tracer.store.models import Outbox
 
@@ -106,6 +106,8 @@ def enqueue(session: Session, *, kind: str, sender: str, recipients: list[str], 
     return row
 
 
+STOP_CHECK_SECONDS = 0.2  # how often an open SMTP session looks for a stop request
+
 # a mail out of the queue: delivered, or cancelled by an erasure (register.retention)
 DONE = ("sent", "cancelled")
 
@@ -130,8 +132,10 @@ def _tls_context(smtp) -> ssl.SSLContext:
                           f"{exc.__class__.__name__}") from None
 
 
-async def _send(smtp, row: Outbox) -> dict[str, str]:
-    """One SMTP transaction; returns the recipients refused when others were accepted."""
+async def _send(smtp, row: Outbox, progress: dict | None = None) -> dict[str, str]:
+    """One SMTP transaction; returns the recipients refused when others were accepted.
+    ``progress["data"]`` turns true once the message itself starts on the wire."""
+    progress = {} if progress is None else progress
     where = f"{smtp.host}:{smtp.port}"
     kwargs = {"hostname": smtp.host, "port": smtp.port, "timeout": smtp.timeout}
     if smtp.tls == "ssl":
@@ -143,7 +147,12 @@ async def _send(smtp, row: Outbox) -> dict[str, str]:
     if smtp.username:
         kwargs.update(username=smtp.username, password=smtp.password or "")
     client = aiosmtplib.SMTP(**kwargs)
-    await client.connect()  # EHLO, STARTTLS and AUTH as configured
+    try:
+        await client.connect()  # EHLO, STARTTLS and AUTH as configured
+    except asyncio.CancelledError:
+        client.close()
+        raise
+    aborted = False
     try:
         await client.mail(parseaddr(row.sender)[1] or row.sender)
         refused: dict[str, str] = {}
@@ -159,6 +168,7 @@ async def _send(smtp, row: Outbox) -> dict[str, str]:
             detail = " ; ".join(f"{a} : {answer}" for a, answer in refused.items())
             permanent = all(answer.startswith("5") for answer in refused.values())
             raise SmtpFailure(f"destinataire refusé par {where} : {detail}", permanent=permanent)
+        progress["data"] = True  # from here on, the server may end up with the message
         try:
             await client.data(row.data)
         except aiosmtplib.SMTPResponseException:
@@ -168,11 +178,43 @@ async def _send(smtp, row: Outbox) -> dict[str, str]:
             raise SmtpFailure(f"connexion interrompue par {where} pendant la transmission du message "
                               f"({exc.__class__.__name__}) : il a peut-être été reçu", uncertain=True) from None
         return refused
+    except asyncio.CancelledError:
+        aborted = True
+        raise
     finally:
-        try:
-            await client.quit()
-        except (aiosmtplib.SMTPException, OSError):
+        if aborted:  # stopping: no polite QUIT to a server that may hang
             client.close()
+        else:
+            try:
+                await client.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                client.close()
+
+
+class Stopped(Exception):
+    """The daemon was asked to stop while this mail's SMTP session was open."""
+
+    def __init__(self, data_started: bool):
+        super().__init__("arrêt demandé pendant l'envoi")
+        self.data_started = data_started
+
+
+async def _send_unless_stopped(smtp, row: Outbox) -> dict[str, str]:
+    """``_send``, abandoned within a fraction of a second of a stop request
+    (a server that hangs would otherwise hold the daemon up to ``timeout``)."""
+    progress = {"data": False}
+    task = asyncio.ensure_future(_send(smtp, row, progress))
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=STOP_CHECK_SECONDS)
+        if done:
+            return task.result()
+        if stopping.requested():
+            task.cancel()
+            try:
+                await task
+            except BaseException:  # noqa: BLE001 - cancelled, or failed while cancelling
+                pass
+            raise Stopped(progress["data"])
 
 
 def _smtp_error(exc: Exception, smtp) -> SmtpFailure:
@@ -216,6 +258,11 @@ def _deliver(engine: Engine, cfg, outbox: int | Outbox, now: datetime, force: bo
     process had it or it was done, and nothing was tried here)."""
     outbox_id = outbox.id if isinstance(outbox, Outbox) else outbox
     with Session(engine, expire_on_commit=False) as session:
+        if stopping.requested():  # SIGTERM: no new SMTP session; the mail waits for the next run
+            row = session.get(Outbox, outbox_id)
+            if row is None:
+                raise NotFound(f"envoi n° {outbox_id} introuvable dans la file d'envoi")
+            return row.status, False
         allowed = ("pending", "sending", "failed") if force else ("pending",)
         claimed = session.execute(
             update(Outbox).where(Outbox.id == outbox_id, Outbox.status.in_(allowed))
@@ -230,7 +277,19 @@ def _deliver(engine: Engine, cfg, outbox: int | Outbox, now: datetime, force: bo
         if cfg.smtp is None:
             return _back_to_pending(session, row, "aucun serveur SMTP configuré ([smtp])", now), True
         try:
-            refused = asyncio.run(_send(cfg.smtp, row))
+            refused = asyncio.run(_send_unless_stopped(cfg.smtp, row))
+        except Stopped as stop:
+            if stop.data_started:
+                row.last_error = "état incertain : arrêt du démon pendant la transmission du message, il a peut-être été reçu"
+                session.add(row)
+                session.commit()
+                log.error("envoi %s dans un état incertain : arrêt pendant la transmission", row.id)
+                return "sending", True
+            row.status, row.last_error, row.next_attempt_at = "pending", "envoi interrompu par l'arrêt du démon", now
+            session.add(row)
+            session.commit()
+            log.warning("envoi %s interrompu par l'arrêt du démon, repris au prochain démarrage", row.id)
+            return "pending", True
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
             failure = _smtp_error(exc, cfg.smtp)
             if failure.uncertain:
@@ -275,6 +334,8 @@ def _append_copies(engine: Engine, cfg, ids: list[int], now: datetime) -> None:
     """
     from tracer.mail.mailbox import ImapMailbox, MailboxError
 
+    if stopping.requested():  # the copy is retried by the next run
+        return
     with Session(engine, expire_on_commit=False) as session:
         rows = session.execute(select(Outbox).where(Outbox.id.in_(ids), Outbox.status == "sent",
                                                     Outbox.kind.in_(COPIED_KINDS), Outbox.mailbox.is_not(None),
