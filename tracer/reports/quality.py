@@ -89,21 +89,23 @@ def sample(session: Session, rt, quarter: str, size: int, seed: int | None) -> l
     ).scalars().all()
     chosen = random.Random(seed).sample(list(requests), min(size, len(requests)))
     chosen.sort(key=lambda r: r.reference)
-    out = []
-    for r in chosen:
-        answer = session.get(Message, r.answer_message_id) if r.answer_message_id else None
-        out.append({
-            "reference": r.reference,
-            "category": r.category,
-            "service": r.service,
-            "received_at": clock.iso_local(r.received_at, tz),
-            "answered_at": clock.iso_local(r.answered_at, tz),
-            "deadline": clock.iso_local(r.deadline, tz),
-            "delay_days": round((r.answered_at - r.received_at).total_seconds() / 86400, 2),
-            "on_time": r.deadline is not None and r.answered_at <= r.deadline,
-            "reply_text": (answer.body_text if answer else None) or "",
-        })
-    return out
+    return [_item(session, r, tz) for r in chosen]
+
+
+def _item(session: Session, r: Request, tz) -> dict:
+    answer = session.get(Message, r.answer_message_id) if r.answer_message_id else None
+    return {
+        "reference": r.reference,
+        "category": r.category,
+        "service": r.service,
+        "subject": r.subject,
+        "received_at": clock.iso_local(r.received_at, tz),
+        "answered_at": clock.iso_local(r.answered_at, tz),
+        "deadline": clock.iso_local(r.deadline, tz),
+        "delay_days": round((r.answered_at - r.received_at).total_seconds() / 86400, 2),
+        "on_time": r.deadline is not None and r.answered_at <= r.deadline,
+        "reply_text": (answer.body_text if answer else None) or "",
+    }
 
 
 def sample_rows(items: list[dict]) -> tuple[list[str], list[list]]:
@@ -114,13 +116,14 @@ def sample_rows(items: list[dict]) -> tuple[list[str], list[list]]:
     return head, rows
 
 
-def control(session: Session, rt, reference: str, result: str, notes: str | None, by: str, now: datetime) -> Request:
+def control(session: Session, rt, reference: str, result: str, notes: str | None, by: str, now: datetime,
+            **grid_data) -> Request:
     if result not in RESULTS:
         raise UserError(f"--result : « conforme » ou « non_conforme » attendu, reçu « {result} »")
     if not by or not by.strip():
         raise UserError("--by : le nom de l'agent est obligatoire")
     request = register.get_request(session, reference)
-    register.add_event(session, request, "control", by, now, result=result, notes=notes)
+    register.add_event(session, request, "control", by, now, result=result, notes=notes, **grid_data)
     return request
 
 
@@ -135,3 +138,31 @@ def conformity(session: Session, rt, date_from, date_to) -> dict:
     latest = {request_id: data.get("result") for request_id, data in rows}  # the last control counts
     ok = sum(1 for v in latest.values() if v == "conforme")
     return {"controlled": len(latest), "conforme": ok, "rate": stats.round2(ok * 100, len(latest))}
+
+
+def frozen_quarters(session: Session, rt) -> list[dict]:
+    """Every frozen period, newest first: « figés le … par … »."""
+    rows = session.execute(select(PublishedFigures).order_by(PublishedFigures.date_from.desc())).scalars()
+    return [{"period": p.period, "frozen_at": clock.iso_local(p.created_at, rt.cfg.tz), "frozen_by": p.created_by,
+             "as_of": clock.iso_local(p.as_of, rt.cfg.tz), "total": p.figures.get("total", {})} for p in rows]
+
+
+# Events that do not change a request's figures (a control reads; a draw has no request).
+NEUTRAL = ("control", "sample_drawn", "figures_frozen", "note", "assigned", "unassigned")
+
+
+def drift(session: Session, rt, published: PublishedFigures, limit: int = 500) -> list[dict]:
+    """« Écarts depuis la publication »: what happened to the period's requests after its figures were frozen."""
+    from datetime import date
+
+    tz = rt.cfg.tz
+    lo = clock.start_of_day(date.fromisoformat(published.date_from), tz)
+    hi = clock.start_of_day(date.fromisoformat(published.date_to), tz)
+    rows = session.execute(
+        select(Event, Request.reference).join(Request, Request.id == Event.request_id)
+        .where(Request.received_at >= lo, Request.received_at < hi, Event.at > published.created_at,
+               Event.kind.not_in(NEUTRAL))
+        .order_by(Event.at, Event.id).limit(limit)
+    ).all()
+    return [{"at": clock.iso_local(e.at, tz), "reference": ref, "kind": e.kind, "actor": e.actor, "data": e.data or {}}
+            for e, ref in rows]

@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from tracer.core import clock
 from tracer.register import requests as register
-from tracer.store.models import FolderState, Outbox, Quarantine
+from tracer.store.models import FolderState, Outbox, Quarantine, Request
 
 
 def status(session: Session, rt, now: datetime) -> dict:
@@ -57,3 +57,50 @@ def status(session: Session, rt, now: datetime) -> dict:
         "outbox": {"size": sum(outbox.values()), **{k: v for k, v in outbox.items()}},
         "quarantined": quarantined,
     }
+
+
+def heartbeat(session: Session, rt, now: datetime) -> dict:
+    """When the mailboxes were last polled (successfully or not): a daemon silent for 3 × poll_seconds is stale.
+
+    Every poll attempt writes its folder state (success or error), so the
+    newest of those instants is the daemon's last sign of life.
+    """
+    latest = session.execute(select(func.max(FolderState.last_success_at), func.max(FolderState.last_error_at))).one()
+    seen = [clock.from_db(v) for v in latest if v is not None]
+    last = max(seen) if seen else None
+    limit = 3 * int(rt.cfg.schedule.poll_seconds)
+    age = (now - last).total_seconds() if last else None
+    return {"last_poll_at": clock.iso_local(last, rt.cfg.tz) if last else None, "age_seconds": age,
+            "limit_seconds": limit, "stale": last is None or age > limit}
+
+
+def outbox_items(session: Session, rt, limit: int = 200) -> list[dict]:
+    """Mails not yet delivered, oldest first: what waits, what is uncertain, what failed."""
+    rows = session.execute(
+        select(Outbox, Request.reference).outerjoin(Request, Request.id == Outbox.request_id)
+        .where(Outbox.status != "sent").order_by(Outbox.created_at, Outbox.id).limit(limit)
+    ).all()
+    tz = rt.cfg.tz
+    return [{"id": o.id, "kind": o.kind, "reference": ref, "status": o.status, "subject": o.subject,
+             "recipients": list(o.recipients or []), "attempts": o.attempts, "last_error": o.last_error,
+             "created_at": clock.iso_local(o.created_at, tz), "next_attempt_at": clock.iso_local(o.next_attempt_at, tz)}
+            for o, ref in rows]
+
+
+def quarantine_items(session: Session, rt, limit: int = 200) -> list[dict]:
+    """Messages kept aside, newest first, without their bytes (downloaded one at a time)."""
+    rows = session.execute(
+        select(Quarantine.id, Quarantine.mailbox, Quarantine.folder, Quarantine.source, Quarantine.received_at,
+               Quarantine.reason, Quarantine.size, Quarantine.created_at)
+        .order_by(Quarantine.created_at.desc(), Quarantine.id.desc()).limit(limit)
+    ).all()
+    tz = rt.cfg.tz
+    return [{"id": r.id, "mailbox": r.mailbox, "folder": r.folder, "source": r.source,
+             "received_at": clock.iso_local(r.received_at, tz), "reason": r.reason, "size": r.size,
+             "created_at": clock.iso_local(r.created_at, tz)} for r in rows]
+
+
+def page(session: Session, rt, now: datetime) -> dict:
+    """``/etat``: ``tracer status`` plus the daemon's heartbeat and the lists behind the counts."""
+    return {**status(session, rt, now), "heartbeat": heartbeat(session, rt, now),
+            "outbox_items": outbox_items(session, rt), "quarantine_items": quarantine_items(session, rt)}
