@@ -22,6 +22,7 @@ from sqlalchemy import insert, text
 
 from tracer.core import config
 from tracer.store import db
+from tracer.register.requests import derived_fields
 from tracer.reports import stats
 from tracer.store.models import Request
 from tracer.services import Runtime
@@ -45,7 +46,7 @@ def rows(count: int, rt):
         answered = received + timedelta(hours=rnd.expovariate(1 / 60)) if rnd.random() < 0.93 else None
         if answered and answered > now:
             answered = None
-        derived = stats.derived_fields(received, None, cal)
+        derived = derived_fields(received, None, cal)
         if answered:
             derived["delay_seconds"] = (answered - received).total_seconds()
             derived["delay_working_seconds"] = derived["delay_seconds"] * 0.7  # the calendar walk is not what is measured here
