@@ -52,7 +52,7 @@ def test_history_is_french_with_paris_times(tmp_path):
     assert received["data"]["deadline"] == "2026-07-13T23:59:59+02:00"
     table = run(config, "show", "PREF74-2026-00001").stdout
     assert "reçue" in table and "reclassée" in table
-    assert "échéance : 13/07/2026 23:59" in table
+    assert "échéance : 13/07/2026 à 23:59" in table
     assert "nouvelle catégorie : information" in table
     assert "T21:59:59+00:00" not in table and "reclassified" not in table
 

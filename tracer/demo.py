@@ -56,7 +56,7 @@ def run(data_dir: str | None, now: datetime) -> dict:
     with db.session_scope(engine) as session:
         cases = register.list_cases(session, rt, status="all", as_of=now)
     engine.dispose()
-    return {"database": cfg.database_url, "import": total.as_dict(), "cases": cases}
+    return {"database": cfg.database_url, "folder": str(folder), "import": total.as_dict(), "cases": cases}
 
 
 def _to_line(path: Path) -> bytes:

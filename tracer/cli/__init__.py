@@ -71,10 +71,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args, ctx) or 0
     except UserError as exc:
-        sys.stderr.write(f"tracer : {exc}\n")
+        from tracer.cli.tables import clean
+
+        sys.stderr.write(f"tracer : {clean(exc)}\n")
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # « tracer cases | head »: the reader left, nothing to say
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     finally:
         ctx.close()
 

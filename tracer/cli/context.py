@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from datetime import datetime
 from typing import Any
@@ -30,20 +29,19 @@ class Context:
 
     @property
     def console(self):
-        """rich console on stdout (loaded by the commands that print tables)."""
+        """Plain-text output on stdout, fitted to the terminal (:class:`tracer.cli.tables.Output`)."""
         if self._console is None:
-            from rich.console import Console
+            from tracer.cli.tables import Output
 
-            width = shutil.get_terminal_size((160, 24)).columns
-            self._console = Console(highlight=False, width=max(width, 100))
+            self._console = Output()
         return self._console
 
     @property
     def err(self):
         if self._err is None:
-            from rich.console import Console
+            from tracer.cli.tables import Output
 
-            self._err = Console(stderr=True, highlight=False)
+            self._err = Output(sys.stderr)
         return self._err
 
     @property
@@ -100,7 +98,9 @@ class Context:
 
 def fail(message: str, code: int = 1) -> None:
     """Print one French line on stderr and exit."""
-    sys.stderr.write(f"tracer : {message}\n")
+    from tracer.cli.tables import clean
+
+    sys.stderr.write(f"tracer : {clean(message)}\n")
     raise SystemExit(code)
 
 

@@ -8,7 +8,8 @@ import sys
 from tracer.outgoing import alerts
 from tracer.core import logs
 from tracer.reports import status as status_mod
-from tracer.cli.tables import new_table, short_time
+from tracer.cli.tables import new_table
+from tracer.core import french
 from tracer.services import Runtime
 
 
@@ -58,9 +59,15 @@ def cmd_alerts(args, ctx) -> int:
         return 0
     verb = "serait envoyée" if args.dry_run else "envoyée"
     for mail in mails:
-        ctx.console.print(f"Alerte {verb} à {mail['to']} : {len(mail['alerts'])} demande(s)")
+        table = new_table(f"Alerte {verb} à {mail['to']} : {len(mail['alerts'])} demande(s)")
+        table.add_column("Référence", fixed=True)
+        table.add_column("Échéance", fixed=True)
+        table.add_column("Seuil", min_width=17)
+        table.add_column("Objet", min_width=14)
         for a in mail["alerts"]:
-            ctx.console.print(f"  {a['reference']}  {a['threshold']}  échéance {short_time(a['deadline'])}  {a['subject'] or ''}")
+            table.add_row(a["reference"], french.day(a["deadline"], ctx.config.tz), french.threshold(a["threshold"]),
+                          a["subject"] or "(sans objet)")
+        ctx.console.print(table)
     return 0
 
 
@@ -71,12 +78,21 @@ def cmd_status(args, ctx) -> int:
     if args.json:
         ctx.print_json(data)
         return 0
-    table = new_table("Boîtes relevées")
-    for column in ("Boîte", "Dernière relève réussie", "Dernière erreur", "État"):
-        table.add_column(column, overflow="fold")
+    tz = ctx.config.tz
+    table = new_table("Boîtes relevées", empty="Aucune boîte configurée ([[mailbox]]).")
+    table.add_column("Boîte", min_width=10)
+    table.add_column("Dernière relève réussie", fixed=True)
+    table.add_column("État", fixed=True)
+    table.add_column("Dernière erreur", min_width=20, wrap=True)
     for box in data["mailboxes"]:
-        error = f"{short_time(box['last_error_at'])} {box['last_error']}" if box["last_error"] else "—"
-        table.add_row(box["name"], short_time(box["last_success_at"]), error, "ok" if box["ok"] else "en échec")
+        error = f"{french.when(box['last_error_at'], tz)} : {box['last_error']}" if box["last_error"] else "—"
+        if not box["ok"]:
+            state = "en échec"
+        elif not box["last_success_at"] and not box["last_error"]:
+            state = "jamais relevée"
+        else:
+            state = "ok"
+        table.add_row(box["name"], french.short(box["last_success_at"], tz, empty="jamais"), state, error)
     ctx.console.print(table)
     r = data["requests"]
     ctx.console.print(f"Demandes en cours : {r['open']} dont {r['overdue']} en retard · file d'envoi : {data['outbox']['size']}"

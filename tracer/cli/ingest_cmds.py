@@ -6,6 +6,7 @@ import sys
 
 
 from tracer.core import clock
+from tracer.core import french
 from tracer.mail import ingest
 from tracer.mail import quarantine
 from tracer.cli.context import fail
@@ -127,13 +128,16 @@ def cmd_quarantine(args, ctx) -> int:
     if args.json:
         ctx.print_json(items)
         return 0
-    table = new_table(f"Quarantaine : {len(items)} message(s)")
-    for column in ("N°", "Reçu le", "Boîte", "Origine", "Taille", "Motif"):
-        table.add_column(column, overflow="fold")
+    table = new_table(f"Quarantaine : {len(items)} message(s)", empty="Aucun message en quarantaine.")
+    table.add_column("N°", fixed=True, justify="right")
+    table.add_column("Reçu le", fixed=True)
+    table.add_column("Boîte", min_width=8, drop=1)
+    table.add_column("Origine", min_width=12)
+    table.add_column("Taille", fixed=True, justify="right")
+    table.add_column("Motif", min_width=16, wrap=True)
     for item in items:
-        table.add_row(
-            str(item["id"]), item["received_at"] or "—", item["mailbox"] or "—", item["source"] or "—", str(item["size"]), item["reason"]
-        )
+        table.add_row(str(item["id"]), french.short(item["received_at"], ctx.config.tz), item["mailbox"] or "—",
+                      item["source"] or "—", str(item["size"]), item["reason"])
     ctx.console.print(table)
     return 0
 
@@ -152,5 +156,7 @@ def cmd_demo(args, ctx) -> int:
         f"Import : {result['import']['recorded']} message(s) enregistré(s), "
         f"{result['import']['quarantined']} en quarantaine."
     )
-    ctx.console.print(cases_table(result["cases"]))
+    from pathlib import Path
+
+    ctx.console.print(cases_table(result["cases"], demo.demo_config(Path(result["folder"]))))
     return 0

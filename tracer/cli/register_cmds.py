@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from tracer.register import requests as reg
 from tracer.cli.context import fail
-from tracer.cli.tables import cases_table, CATEGORY_FR, event_details, EVENT_FR, new_table, plain, short_time, status_fr, topic_fr
-from tracer.core import clock
+from tracer.cli.tables import cases_table, CATEGORY_FR, event_details, EVENT_FR, new_table, service_label, status_fr, topic_fr
+from tracer.core import french
 from tracer.rules.vocabulary import CATEGORIES, topic_ids
 from tracer.services import Runtime
 
@@ -94,7 +94,7 @@ def cmd_cases(args, ctx) -> int:
     if args.json:
         ctx.print_json(cases)
     else:
-        ctx.console.print(cases_table(cases))
+        ctx.console.print(cases_table(cases, ctx.config))
     return 0
 
 
@@ -105,30 +105,38 @@ def cmd_show(args, ctx) -> int:
     if args.json:
         ctx.print_json(view)
         return 0
-    c = ctx.console
-    c.print(f"[bold]{view['reference']}[/bold] — {view['subject'] or '(sans objet)'}")
+    c, cfg, tz = ctx.console, ctx.config, ctx.config.tz
+    c.print(f"{view['reference']} — {view['subject'] or '(sans objet)'}")
     c.print(f"Statut : {status_fr(view)} · catégorie : {CATEGORY_FR.get(view['category'], view['category'])}"
             + (f" / {topic_fr(view['topic'])}" if view["topic"] else ""))
-    c.print(f"Service : {view['service'] or '—'} · boîte : {view['mailbox'] or '—'} · canal : {view['channel']}")
-    c.print(f"Expéditeur : {view['sender_name'] or ''} <{view['sender'] or '—'}>")
-    c.print(f"Reçue le {short_time(view['received_at'])} · échéance {short_time(view['deadline'])}"
-            f" · réponse {short_time(view['answered_at'])}")
+    c.print(f"Service : {service_label(cfg, view['service'])} · boîte : {view['mailbox'] or '—'}"
+            f" · canal : {french.channel(view['channel'])}")
+    sender = view["sender_name"] or ""
+    if view["sender"]:
+        sender = f"{sender} <{view['sender']}>" if sender else view["sender"]
+    c.print(f"Expéditeur : {sender or '—'}")
+    c.print(f"Reçue le {french.when(view['received_at'], tz)} · échéance {french.when(view['deadline'], tz)}"
+            f" · réponse {french.when(view['answered_at'], tz, empty='aucune')}")
     if view["parent"]:
         c.print(f"Suite de la demande {view['parent']}")
     if view["children"]:
         c.print("Demandes suivantes : " + ", ".join(view["children"]))
-    table = new_table("Fil des messages")
-    for column in ("Date", "Sens", "De", "Objet"):
-        table.add_column(column, overflow="fold")
-    kinds = {"mail": "reçu", "reply": "réponse", "ack": "accusé de réception"}
+    table = new_table("Fil des messages", empty="Aucun message (courrier papier).")
+    table.add_column("Date", fixed=True)
+    table.add_column("Sens", fixed=True)
+    table.add_column("De", min_width=14)
+    table.add_column("Objet", min_width=14)
+    kinds = {"mail": "reçu", "reply": "réponse", "ack": "accusé"}
     for m in view["messages"]:
-        table.add_row(short_time(m["received_at"]), kinds.get(m["kind"], m["kind"]), m["from"] or "—", m["subject"] or "")
+        table.add_row(french.short(m["received_at"], tz), kinds.get(m["kind"], m["kind"]), m["from"] or "—", m["subject"] or "")
     c.print(table)
     table = new_table("Historique")
-    for column in ("Date", "Événement", "Par", "Détails"):
-        table.add_column(column, overflow="fold")
+    table.add_column("Date", fixed=True)
+    table.add_column("Événement", min_width=12)
+    table.add_column("Par", min_width=8)
+    table.add_column("Détails", min_width=20, wrap=True)
     for e in view["events"]:
-        table.add_row(short_time(e["at"]), EVENT_FR.get(e["kind"], e["kind"]), e["actor"], plain(event_details(e["data"])))
+        table.add_row(french.short(e["at"], tz), EVENT_FR.get(e["kind"], e["kind"]), e["actor"], event_details(e["data"], tz, cfg))
     c.print(table)
     return 0
 
@@ -146,7 +154,7 @@ def cmd_register_paper(args, ctx) -> int:
     if args.json:
         ctx.print_json(view)
     else:
-        deadline = f"échéance {short_time(view['deadline'])}" if view["deadline"] else "sans échéance"
+        deadline = f"échéance le {french.day(view['deadline'])}" if view["deadline"] else "sans échéance"
         ctx.console.print(f"Courrier enregistré : {view['reference']} ({deadline})")
     return 0
 
@@ -160,7 +168,7 @@ def cmd_reclassify(args, ctx) -> int:
     if args.json:
         ctx.print_json(view)
     else:
-        ctx.console.print(f"{view['reference']} reclassée en « {CATEGORY_FR.get(view['category'])} » ; échéance {short_time(view['deadline'])}")
+        ctx.console.print(f"{view['reference']} reclassée en « {CATEGORY_FR.get(view['category'])} » ; échéance le {french.day(view['deadline'])}")
     return 0
 
 
@@ -173,7 +181,7 @@ def cmd_transfer(args, ctx) -> int:
     if args.json:
         ctx.print_json(view)
     else:
-        ctx.console.print(f"{view['reference']} transmise au service « {view['service']} » ; échéance {short_time(view['deadline'])}")
+        ctx.console.print(f"{view['reference']} transmise au service « {service_label(ctx.config, view['service'])} » ; échéance le {french.day(view['deadline'])}")
     return 0
 
 
@@ -200,15 +208,15 @@ def cmd_answer(args, ctx) -> int:
     rt = Runtime(ctx.config)
     now = ctx.now()
     try:
-        at = clock.parse_instant(args.at, rt.cfg.tz)
+        at = french.parse_instant(args.at, rt.cfg.tz)
     except ValueError:
-        fail(f"--at : instant ISO 8601 attendu, reçu « {args.at} »")
+        fail(f"--at : date et heure attendues (JJ/MM/AAAA HH:MM ou ISO 8601), reçu « {args.at} »")
     with ctx.session() as session:
         request = threads.answer_outside(session, rt, args.reference, args.channel, at, args.by, args.note, now)
         view = reg.case_view(request, now, rt.cfg.tz, [])
     if args.json:
         ctx.print_json(view)
     else:
-        ctx.console.print(f"{view['reference']} : réponse ({args.channel}) enregistrée le {short_time(view['answered_at'])}"
+        ctx.console.print(f"{view['reference']} : réponse ({french.channel(args.channel)}) enregistrée le {french.when(view['answered_at'], rt.cfg.tz)}"
                           f" — {status_fr(view)}")
     return 0

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 
 from tracer.register import threads as replies
-from tracer.cli.tables import new_table, short_time
+from tracer.cli.tables import new_table
+from tracer.core import french
 from tracer.services import Runtime
 
 
@@ -28,11 +29,15 @@ def cmd_replies(args, ctx) -> int:
     if args.json:
         ctx.print_json(items)
         return 0
-    table = new_table(f"Messages envoyés non rattachés : {len(items)}")
-    for column in ("Date", "Boîte", "À", "Objet", "Message-ID"):
-        table.add_column(column, overflow="fold")
+    table = new_table(f"Messages envoyés non rattachés : {len(items)}", empty="Aucun message envoyé non rattaché.")
+    table.add_column("Date", fixed=True)
+    table.add_column("Boîte", min_width=8, drop=1)
+    table.add_column("À", min_width=12)
+    table.add_column("Objet", min_width=12)
+    table.add_column("Message-ID", min_width=16, wrap=True)
     for m in items:
-        table.add_row(short_time(m["received_at"]), m["mailbox"] or "—", ", ".join(m["to"]), m["subject"] or "", m["message_id"] or "—")
+        table.add_row(french.short(m["received_at"], rt.cfg.tz), m["mailbox"] or "—", ", ".join(m["to"]), m["subject"] or "",
+                      m["message_id"] or "—")
     ctx.console.print(table)
     return 0
 
@@ -42,5 +47,5 @@ def cmd_link(args, ctx) -> int:
     with ctx.session() as session:
         request = replies.link(session, rt, args.reference, args.message_id, args.by, ctx.now())
         answered = request.answered_at
-    ctx.console.print(f"Message rattaché à {args.reference}" + (f" ; réponse le {answered.astimezone(rt.cfg.tz):%d/%m/%Y %H:%M}" if answered else ""))
+    ctx.console.print(f"Message rattaché à {args.reference}" + (f" ; réponse le {french.when(answered, rt.cfg.tz)}" if answered else ""))
     return 0

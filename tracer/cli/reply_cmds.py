@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from tracer.cli.context import fail
-from tracer.cli.tables import new_table, plain
+from tracer.cli.tables import new_table
+from tracer.core import french
 from tracer.services import Runtime
 
 
@@ -54,11 +55,12 @@ def cmd_templates(args, ctx) -> int:
     if args.json:
         ctx.print_json([{"name": t.name, "title": t.title, "categories": t.categories, "topics": t.topics} for t in items])
         return 0
-    table = new_table("Réponses types")
-    for column in ("Nom", "Titre", "Catégories"):
-        table.add_column(column)
+    table = new_table("Réponses types", empty="Aucune réponse type (dossier templates_dir vide).")
+    table.add_column("Nom", fixed=True)
+    table.add_column("Titre", min_width=16)
+    table.add_column("Catégories", min_width=12, wrap=True)
     for t in items:
-        table.add_row(plain(t.name), plain(t.title), plain(", ".join(t.categories)))
+        table.add_row(t.name, t.title, ", ".join(french.category(c) for c in t.categories))
     ctx.console.print(table)
     return 0
 
@@ -114,14 +116,17 @@ def cmd_outbox(args, ctx) -> int:
         return 0
     if args.retry or args.force:
         ctx.console.print(f"{sum(r['status'] == 'sent' for r in results)} message(s) envoyé(s) sur {len(results)} tenté(s).")
-    labels = {"pending": "en attente", "failed": "refusé", "uncertain": "état incertain"}
-    table = new_table(f"File d'envoi : {len(items)} message(s)")
-    for column in ("N°", "Type", "État", "À", "Objet", "Essais", "Dernière erreur"):
-        table.add_column(column, overflow="fold")
+    table = new_table(f"File d'envoi : {len(items)} message(s)", empty="File d'envoi vide : tout est parti.")
+    table.add_column("N°", fixed=True, justify="right")
+    table.add_column("Type", fixed=True)
+    table.add_column("État", fixed=True)
+    table.add_column("À", min_width=12)
+    table.add_column("Objet", min_width=12)
+    table.add_column("Essais", fixed=True, justify="right")
+    table.add_column("Dernière erreur", min_width=14, wrap=True)
     for r in items:
-        cells = (str(r["id"]), r["kind"], labels.get(r["status"], r["status"]), ", ".join(r["to"]), r["subject"],
-                 str(r["attempts"]), r["last_error"] or "—")
-        table.add_row(*(plain(c) for c in cells))  # no rich markup: « [smtp] » and « [PREF74-…] » stay as written
+        table.add_row(str(r["id"]), french.OUTBOX_KIND.get(r["kind"], r["kind"]), french.OUTBOX_STATUS.get(r["status"], r["status"]),
+                      ", ".join(r["to"]), r["subject"], str(r["attempts"]), r["last_error"] or "—")
     ctx.console.print(table)
     uncertain = [str(r["id"]) for r in items if r["status"] == "uncertain"]
     if uncertain:

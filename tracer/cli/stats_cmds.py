@@ -9,6 +9,7 @@ from tracer.reports import exports
 from tracer.reports import quality
 from tracer.reports import stats
 from tracer.cli.context import fail
+from tracer.cli.tables import stats_table
 from tracer.services import Runtime
 
 
@@ -87,10 +88,10 @@ def cmd_stats(args, ctx) -> int:
         title = f"Indicateurs Qual-e-Pref — {args.transparence or f'{start} au {end}'}"
         _write(args.output, exports.to_html(result, by, title).encode("utf-8"))
     else:
-        ctx.console.print(exports.table(result, by))
+        ctx.console.print(stats_table(result, by, ctx.config))
         if frozen and frozen["differs"]:
             ctx.console.print("Chiffres publiés :")
-            ctx.console.print(exports.table(frozen["published"], list(frozen["published"]["groups"][0]["key"]) if frozen["published"]["groups"] else []))
+            ctx.console.print(stats_table(frozen["published"], list(frozen["published"]["groups"][0]["key"]) if frozen["published"]["groups"] else [], ctx.config))
         if args.conformity:
             c = result["conformity"]
             ctx.console.print(f"Contrôles : {c['controlled']} réponse(s) contrôlée(s), {c['conforme']} conforme(s), "
@@ -106,7 +107,7 @@ def _freeze(args, ctx, rt) -> int:
         ctx.print_json(figures)
     else:
         ctx.console.print(f"Chiffres de {args.freeze.upper()} figés (arrêtés au {figures['period']['as_of']}).")
-        ctx.console.print(exports.table(figures, quality.FREEZE_BY))
+        ctx.console.print(stats_table(figures, quality.FREEZE_BY, ctx.config))
     return 0
 
 

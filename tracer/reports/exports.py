@@ -79,24 +79,6 @@ def french_number(value) -> str:
     return str(value)
 
 
-def table(result: dict, by: list[str]):
-    from rich.table import Table  # loaded only when a table is printed
-
-    period = result["period"]
-    t = Table(title=f"Indicateurs du {period['from']} au {period['to']} (exclu), arrêtés au {period['as_of']}", title_justify="left")
-    for h in headers(by):
-        t.add_column(h, overflow="fold")
-    for row in rows(result, by):
-        cells = []
-        for i, v in enumerate(row):
-            text = french_number(v) if i >= len(by) or not by else str(v)
-            if i == len(by) + 5 and isinstance(v, float) and v < TARGET:
-                text = f"[red]{text}[/red]"
-            cells.append(text or "—")
-        t.add_row(*cells)
-    return t
-
-
 def to_csv(result: dict, by: list[str], plain: bool = False) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter="," if plain else ";", lineterminator="\r\n")
