@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlmodel import Session
 
 from tracer.store import bulk
 from tracer.core import clock, stopping
+from tracer.core.text import clean, unescape_8bit
 from tracer.register import requests as register
 from tracer.register.retention import hashed_id
 from tracer.register import threads as replies
@@ -104,20 +105,23 @@ def record_raw(session: Session, rt, item: Incoming, now: datetime) -> str:
         return _quarantine(session, item, digest, prepared.error, now)
     parsed = prepared.parsed
     dedup_key = parsed.message_id or f"sha256:{digest}"
+    same_id_as = None
     known = session.info.get("known_keys")
     if known is None or dedup_key in known:
         flush_fast(session)
-        # a purged message keeps its key as a hash (register.retention): still a duplicate
-        existing = session.execute(
-            select(Message).where(Message.dedup_key.in_({dedup_key, hashed_id(dedup_key)}))
-        ).scalars().first()
+        existing = _by_key(session, dedup_key)
+        if existing is not None and parsed.message_id and not _same_content(existing, parsed):
+            # a known Message-ID on another message (a form that reuses ids, a
+            # forger): recorded under its content, flagged, never dropped
+            same_id_as, dedup_key = existing.id, f"content:{parsed.content_hash}"
+            existing = _by_key(session, dedup_key)
         if existing is not None:
             _note_location(session, existing, item, now)
             return DUPLICATE
     if known is not None:
         known.add(dedup_key)
     direction = "out" if item.role == "sent" else "in"
-    if known is not None and direction == "in" and _simple(session, parsed):
+    if known is not None and direction == "in" and same_id_as is None and _simple(session, parsed):
         _record_fast(session, rt, item, parsed, dedup_key, digest, now)
         return RECORDED
     flush_fast(session)
@@ -142,6 +146,8 @@ def record_raw(session: Session, rt, item: Incoming, now: datetime) -> str:
         body_text=parsed.body_text,
         attachments=list(parsed.attachments),
         auto_headers=dict(parsed.auto_headers),
+        content_hash=parsed.content_hash or None,
+        same_id_as=same_id_as,
         created_at=now,
     )
     session.add(message)  # flushed with the batch; deferred rows resolve its id then
@@ -152,6 +158,9 @@ def record_raw(session: Session, rt, item: Incoming, now: datetime) -> str:
     if direction == "in":
         request = register.join_or_open(session, rt, message, parsed, now)
         replies.adopt_waiting_replies(session, rt, message, request, now)
+        if same_id_as is not None:
+            register.add_event(session, request, "message_id_reused", "tracer", now, message_id=parsed.message_id)
+            log.warning("message différent sous un Message-ID déjà connu : enregistré à part (%s)", item.mailbox)
     else:
         replies.attach_outbound(session, rt, message, parsed, now)
     return RECORDED
@@ -164,6 +173,19 @@ def record_raw(session: Session, rt, item: Incoming, now: datetime) -> str:
 # the slow path sees them.
 
 FAST = "fast_rows"
+
+
+def _by_key(session: Session, dedup_key: str) -> Message | None:
+    # a purged message keeps its key as a hash (register.retention): still a duplicate
+    return session.execute(
+        select(Message).where(Message.dedup_key.in_({dedup_key, hashed_id(dedup_key)}))
+    ).scalars().first()
+
+
+def _same_content(existing: Message, parsed) -> bool:
+    """Is ``parsed`` the message already recorded under its Message-ID? (A row
+    without a hash, recorded before hashes or sent by tracer, is taken as it.)"""
+    return existing.content_hash is None or not parsed.content_hash or existing.content_hash == parsed.content_hash
 
 
 def _simple(session: Session, parsed) -> bool:
@@ -217,7 +239,7 @@ def _message_values(item: Incoming, parsed, dedup_key: str, direction: str, now:
         "to_addrs": list(parsed.to_addrs), "cc_addrs": list(parsed.cc_addrs), "reply_to": _cut(parsed.reply_to, 500),
         "subject": parsed.subject, "in_reply_to": _cut(parsed.in_reply_to, 998), "references": list(parsed.references),
         "body_text": parsed.body_text, "attachments": list(parsed.attachments), "auto_headers": dict(parsed.auto_headers),
-        "template": None, "sent_by": None, "purged_at": None, "created_at": now,
+        "content_hash": parsed.content_hash or None, "same_id_as": None, "template": None, "sent_by": None, "purged_at": None, "created_at": now,
     }
 
 
@@ -319,14 +341,68 @@ def record_batch(engine: Engine, rt, items: list[Incoming], now: datetime, on_co
         return summary
     except IntegrityError:
         log.info("conflit d'écriture concurrente : lot rejoué message par message")
+    except MESSAGE_FAULTS as exc:
+        if _is_infrastructure(exc):
+            raise
+        log.warning("lot refusé (%s) : rejoué message par message", exc.__class__.__name__)
+    return _replay(engine, rt, items, now, on_commit)
+
+
+# What one message can make go wrong while it is recorded: a value the database
+# refuses, a bug of the register on hostile input. The database being away or
+# locked is not the message's fault (raised, the batch is retried next poll).
+MESSAGE_FAULTS = (SQLAlchemyError, ValueError, TypeError, AttributeError, LookupError, ArithmeticError, RecursionError)
+
+
+def _is_infrastructure(exc: BaseException) -> bool:
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def _replay(engine: Engine, rt, items: list[Incoming], now: datetime, on_commit) -> Summary:
+    """The batch one message per transaction: a conflict with a concurrent
+    writer is retried once (the other's row is then a duplicate); a message the
+    database still refuses goes to quarantine with the reason (the error's
+    kind, never its values), and the others are recorded."""
     summary = Summary()
     for index, item in enumerate(items):
-        with Session(engine, expire_on_commit=False) as session:
-            summary.add(record_raw(session, rt, item, now))
-            if on_commit and index == len(items) - 1:
-                on_commit(session)
-            session.commit()
+        hook = on_commit if index == len(items) - 1 else None
+        outcome = None
+        for attempt in (1, 2):
+            try:
+                with Session(engine, expire_on_commit=False) as session:
+                    outcome = record_raw(session, rt, item, now)
+                    if hook:
+                        hook(session)
+                    session.commit()
+                break
+            except IntegrityError as exc:
+                if attempt == 2:
+                    outcome = _quarantine_alone(engine, item, _fault_reason(exc), now, hook)
+            except MESSAGE_FAULTS as exc:
+                if _is_infrastructure(exc):
+                    raise
+                outcome = _quarantine_alone(engine, item, _fault_reason(exc), now, hook)
+                break
+        summary.add(outcome)
     return summary
+
+
+def _fault_reason(exc: BaseException) -> str:
+    if isinstance(exc, SQLAlchemyError):
+        return f"enregistrement refusé par la base de données ({exc.__class__.__name__})"
+    return f"erreur à l'enregistrement ({exc.__class__.__name__})"
+
+
+def _quarantine_alone(engine: Engine, item: Incoming, reason: str, now: datetime, hook) -> str:
+    log.error("message refusé à l'enregistrement, mis en quarantaine (%s, %s) : %s", item.mailbox, item.folder or item.source, reason)
+    with Session(engine, expire_on_commit=False) as session:
+        outcome = _quarantine(session, item, hashlib.sha256(item.raw).hexdigest(), reason, now)
+        if hook:
+            hook(session)
+        session.commit()
+    return outcome
 
 
 def _known_keys(session: Session, items: list[Incoming]) -> set[str]:
@@ -368,7 +444,7 @@ def import_paths(engine: Engine, rt, paths: Iterable[str], mailbox: str, now: da
                     mailbox=mailbox,
                     role=item_role,
                     folder=None,
-                    source=str(item.origin)[:1000],
+                    source=clean(unescape_8bit(str(item.origin)), 1000),  # a file name may be any bytes
                 )
             )
             if len(pending) >= batch:
@@ -438,11 +514,10 @@ def record_ahead(engine: Engine, rt, batches, mailbox: str, now_fn: Callable[[],
 
 
 def _is_from(raw: bytes, address: str) -> bool:
-    head = raw[:16384].split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0].lower()
-    for line in head.splitlines():
-        if line.startswith(b"from:"):
-            return address.lower().encode() in line
-    return False
+    """Is the message's From: address (parsed, not searched for in the line) ``address``?"""
+    from tracer.mail.parse import from_address
+
+    return bool(address) and from_address(raw) == address.lower()
 
 
 # --------------------------------------------------------------------------
@@ -476,22 +551,45 @@ def poll_mailbox(engine: Engine, rt, box, now_fn: Callable[[], datetime] = clock
                         _mark(engine, box.name, folder, role, now_fn(), None)
                 except MailboxError as exc:
                     report.error = str(exc)
-                    _mark(engine, box.name, folder, role, now_fn(), report.error)
+                    _mark_safely(engine, box.name, folder, role, now_fn(), report.error)
                     if not _is_folder_error(exc):
                         reports.append(report)
                         raise
+                except Exception as exc:  # a bug, the database: the folder's error, never a silent stop
+                    report.error = _unexpected(exc)
+                    log.error("%s/%s : %s", box.name, folder, report.error)
+                    log.debug("erreur inattendue de relève", exc_info=True)  # SQL parameters hidden (store.db)
+                    _mark_safely(engine, box.name, folder, role, now_fn(), report.error)
                 reports.append(report)
     except MailboxError as exc:
         message = str(exc)
         done = {r.folder for r in reports}
         for role, folder in folders:
             if folder and folder not in done:
-                _mark(engine, box.name, folder, role, now_fn(), message)
+                _mark_safely(engine, box.name, folder, role, now_fn(), message)
                 reports.append(FolderReport(box.name, folder, role, Summary(), message))
         for report in reports:
             if report.error is None and report.folder not in done:
                 report.error = message
     return reports
+
+
+def _unexpected(exc: BaseException) -> str:
+    """An unexpected error of a poll, in French, with its kind but not its text
+    (a database error's text may quote the message's values)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if isinstance(exc, SQLAlchemyError):
+        return f"erreur de la base de données pendant la relève ({exc.__class__.__name__})"
+    return f"erreur inattendue pendant la relève ({exc.__class__.__name__})"
+
+
+def _mark_safely(engine: Engine, mailbox: str, folder: str, role: str, at: datetime, error: str) -> None:
+    """Record a folder's error; a database that cannot take it either is logged."""
+    try:
+        _mark(engine, mailbox, folder, role, at, error)
+    except Exception as exc:
+        log.error("%s/%s : erreur non enregistrée (%s) : %s", mailbox, folder, exc.__class__.__name__, error)
 
 
 def _is_folder_error(exc) -> bool:

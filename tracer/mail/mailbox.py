@@ -24,6 +24,9 @@ from imapclient.exceptions import IMAPClientError, LoginError
 # A fetch batch holds at most this many bytes of mail (a message larger than
 # that is fetched alone): memory stays bounded whatever the mailbox holds.
 BATCH_BYTES = 16 * 1024 * 1024
+# UIDs named per RFC822.SIZE command: at most 11 KB of command line (a fetch
+# batch names at most batch_size UIDs).
+SIZE_CHUNK = 1000
 
 
 class MailboxError(Exception):
@@ -149,7 +152,7 @@ class ImapMailbox:
 
     @property
     def batch_size(self) -> int:
-        return max(1, getattr(self.box, "batch_size", 200))
+        return max(1, min(SIZE_CHUNK, getattr(self.box, "batch_size", 200)))  # a command names at most SIZE_CHUNK UIDs
 
     def fetch(self, uids: list[int]) -> Iterator[Fetched]:
         size = self.batch_size
@@ -158,20 +161,37 @@ class ImapMailbox:
 
     def _fetch_batch(self, uids: list[int]) -> list[Fetched]:
         data = self._call("la lecture des messages", self.client.fetch, uids, ["BODY.PEEK[]", "INTERNALDATE"])
-        out = []
+        out, nil = [], {}
         for uid in uids:
             item = data.pop(uid, None)
-            if not item or not item.get(b"BODY[]"):
-                continue  # expunged between SEARCH and FETCH (absent, or NIL)
-            out.append(Fetched(uid, _utc(item.get(b"INTERNALDATE")), item[b"BODY[]"]))
+            if item is None:
+                continue  # expunged between SEARCH and FETCH
+            body = item.get(b"BODY[]")
+            if body is None:  # NIL: expunged meanwhile (Dovecot), or a body the server cannot give
+                nil[uid] = item
+                continue
+            out.append(Fetched(uid, _utc(item.get(b"INTERNALDATE")), body))
+        if nil:
+            # A message still there with a NIL body, like a zero-byte one, is
+            # a message: it goes to quarantine (skipped, the high-water mark
+            # would move past it unseen).
+            present = set(self._call("la recherche des nouveaux messages", self.client.search, ["UID", ",".join(map(str, nil))]))
+            out += [Fetched(uid, _utc(item.get(b"INTERNALDATE")), b"") for uid, item in nil.items() if uid in present]
+            out.sort(key=lambda fetched: fetched.uid)
         return out
 
     def sizes(self, uids: list[int]) -> dict[int, int]:
-        """RFC822.SIZE of each UID (one command; an expunged UID is absent)."""
-        if not uids:
-            return {}
-        data = self._call("la lecture des tailles", self.client.fetch, uids, ["RFC822.SIZE"])
-        return {uid: int(item.get(b"RFC822.SIZE") or 0) for uid, item in data.items()}
+        """RFC822.SIZE of each UID (an expunged UID is absent).
+
+        Asked :data:`SIZE_CHUNK` UIDs per command: naming every UID of a large
+        mailbox in one command is refused by the server (Dovecot: « Too long
+        argument » past about 13,000 UIDs).
+        """
+        out: dict[int, int] = {}
+        for start in range(0, len(uids), SIZE_CHUNK):
+            data = self._call("la lecture des tailles", self.client.fetch, uids[start : start + SIZE_CHUNK], ["RFC822.SIZE"])
+            out.update({uid: int(item.get(b"RFC822.SIZE") or 0) for uid, item in data.items()})
+        return out
 
     def batches(self, uids: list[int]) -> list[list[int]]:
         """``uids`` cut into fetch batches of at most ``batch_size`` messages and

@@ -10,17 +10,22 @@ message then goes to quarantine); no other exception escapes it.
 from __future__ import annotations
 
 import email
+import email.message
 import email.policy
+import email.utils
 import hashlib
 import html
 import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 
-from tracer.core.text import decode_bytes, decode_header_value
+from tracer.core.text import (
+    _WORD, ADDRESS_MAX, HEADER_MAX, ID_MAX, NAME_MAX, SHORT_MAX, SUBJECT_MAX, clean, decode_bytes, decode_header_value,
+    decode_words, has_controls, header_text, unescape_8bit,
+)
 
 log = logging.getLogger("tracer.mail.parse")
 logging.getLogger("mailparser").setLevel(logging.ERROR)
@@ -73,12 +78,13 @@ class ParsedMessage:
     raw_headers: list[tuple[str, str]] = field(default_factory=list, repr=False)  # as on the wire
     content_type: str = "text/plain"
     report_type: str | None = None
+    content_hash: str = ""  # sender, subject, date and body (see content_hash)
 
     @property
     def headers(self) -> list[tuple[str, str]]:
         """Every header with its RFC 2047 words decoded (computed on demand)."""
         if not hasattr(self, "_decoded"):
-            self._decoded = [(name, decode_header_value(value)) for name, value in self.raw_headers]
+            self._decoded = [(name, clean(decode_header_value(value))) for name, value in self.raw_headers]
         return self._decoded
 
     def header(self, name: str) -> str | None:
@@ -104,7 +110,9 @@ def _parse(raw: bytes) -> ParsedMessage:
     shown, set_aside = _set_aside_attachments(raw)
     msg = email.message_from_bytes(shown, policy=email.policy.compat32)
     del shown
-    raw_headers = [(name, str(value)) for name, value in msg.items()]
+    # as on the wire: 8-bit bytes as surrogate escapes, encoded words undecoded
+    # (compat32's msg.items() would turn 8-bit values into Header objects)
+    raw_headers = [(name, _unfold(value)) for name, value in msg.raw_items()]
     # one pass over the header block: first value and all values per lower-case name
     every: dict[str, list[str]] = {}
     for name, value in raw_headers:
@@ -112,86 +120,222 @@ def _parse(raw: bytes) -> ParsedMessage:
     if not every.keys() & KNOWN_HEADERS_SET:
         raise ParseError("aucun en-tête reconnu (ni From, ni Date, ni Message-ID, ni Subject)")
     first = {name: values[0] for name, values in every.items()}
+    charset = _charset(first.get("content-type"))
     parsed = ParsedMessage(sha256=hashlib.sha256(raw).hexdigest(), raw_headers=raw_headers)
     parsed.message_id = _first_id(first.get("message-id"))
-    parsed.subject = _clean(decode_header_value(first["subject"])) if "subject" in first else None
-    name, addr = _address(first.get("from")) or _address(first.get("sender")) or (None, None)
+    parsed.subject = header_text(first["subject"], SUBJECT_MAX, charset) if "subject" in first else None
+    name, addr = _address(first.get("from"), charset) or _address(first.get("sender"), charset) or (None, None)
     parsed.from_name, parsed.from_addr = name, addr
-    parsed.to_addrs = _addresses(every.get("to", []))
-    parsed.cc_addrs = _addresses(every.get("cc", []))
-    reply = _address(first.get("reply-to"))
+    parsed.to_addrs = _addresses(every.get("to", []), charset)
+    parsed.cc_addrs = _addresses(every.get("cc", []), charset)
+    reply = _address(first.get("reply-to"), charset)
     parsed.reply_to = reply[1] if reply else None
     parsed.date = _date(first.get("date"))
     parsed.in_reply_to = _first_id(first.get("in-reply-to"))
     parsed.references = _ids(first.get("references"))
-    parsed.content_type = (msg.get_content_type() or "text/plain").lower()
-    report = msg.get_param("report-type") if parsed.content_type == "multipart/report" else None
-    parsed.report_type = str(report).lower() if report else None
+    parsed.content_type = _content_type(first.get("content-type"))
+    parsed.report_type = _param(first.get("content-type"), "report-type") if parsed.content_type == "multipart/report" else None
+    if parsed.report_type:
+        parsed.report_type = clean(parsed.report_type, 100).lower() or None
     for key in AUTO_HEADERS:
         value = first.get(key)
         if value is not None:
-            parsed.auto_headers[key] = _clean(decode_header_value(value))[:500]
+            parsed.auto_headers[key] = header_text(value, SHORT_MAX, charset)
+    parsed.content_hash = content_hash(raw, first)
     _bodies(msg, parsed, set_aside)
     return parsed
 
 
 # --------------------------------------------------------------------------
-# Headers.
+# Headers: every text taken from a header goes through tracer.core.text
+# (8-bit bytes and encoded words decoded, controls removed, fitted to its
+# column); addresses are parsed before any decoding.
+
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
 
 
-def _clean(text: str) -> str:
-    text = text.replace("\x00", "")
-    return re.sub(r"\s*[\r\n]+\s*", " ", text).strip()
+def _unfold(value) -> str:
+    value = value if isinstance(value, str) else str(value)
+    return _FOLD.sub("", value[:HEADER_MAX]).rstrip("\r\n")
 
 
-# The common forms, « Nom <a@b.fr> » and « a@b.fr », read without the
-# standard library's general address parser (a third of the parsing time);
-# anything else (quotes, comments, groups, odd characters) goes to it.
-_LOCAL = r"[\w+\-=']+(?:\.[\w+\-=']+)*"
-_DOMAIN = r"[\w\-]+(?:\.[\w\-]+)*"
-_SIMPLE_ADDRESS = re.compile(rf"[ \t]*(?:((?:[\w'\-.]+[ \t]+)*[\w'\-.]+)?[ \t]*<({_LOCAL}@{_DOMAIN})>|({_LOCAL}@{_DOMAIN}))[ \t]*")
+def _param_message(value: str | None, name: str = "content-type") -> email.message.Message:
+    """A header alone in a message, its 8-bit bytes decoded: the standard
+    library reads its parameters (RFC 2231 included) without tripping on them."""
+    holder = email.message.Message()
+    if value is not None:
+        holder[name] = unescape_8bit(value)
+    return holder
 
 
-def split_address(text: str) -> tuple[str, str]:
-    """``email.utils.parseaddr`` of a decoded header value, faster for the common forms."""
-    found = _SIMPLE_ADDRESS.fullmatch(text)
-    return _name_and_address(found) if found is not None else parseaddr(text)
+def _charset(content_type: str | None) -> str | None:
+    if not content_type:
+        return None
+    try:
+        charset = _param_message(content_type).get_content_charset()
+    except Exception:
+        return None
+    return charset if charset and len(charset) < 40 else None
 
 
-def _name_and_address(found: re.Match) -> tuple[str, str]:
-    if found.group(3) is not None:  # a bare address
-        return "", found.group(3)
-    return " ".join((found.group(1) or "").split()), found.group(2)
+def _content_type(value: str | None) -> str:
+    if not value:
+        return "text/plain"
+    try:
+        kind = _param_message(value).get_content_type()
+    except Exception:
+        return "text/plain"
+    return clean(kind, 100).lower() or "text/plain"
 
 
-def split_addresses(texts: list[str]) -> list[tuple[str, str]]:
-    """``email.utils.getaddresses``, with the same fast path for simple lists."""
-    out: list[tuple[str, str]] = []
-    for text in texts:
-        parts = text.split(",")
-        simple = [_SIMPLE_ADDRESS.fullmatch(part) for part in parts]
-        if not all(simple):
-            return getaddresses(texts)
-        out += [_name_and_address(found) for found in simple]
+def _param(value: str | None, param: str, header: str = "content-type") -> str | None:
+    if not value:
+        return None
+    try:
+        found = _param_message(value, header).get_param(param, header=header)
+    except Exception:
+        return None
+    if isinstance(found, tuple):  # RFC 2231
+        found = email.utils.collapse_rfc2231_value(found)
+    return str(found) if found is not None else None
+
+
+def content_hash(raw: bytes, first: dict[str, str]) -> str:
+    """What makes two copies of a message the same message: its sender, subject,
+    date and body, whatever the trace headers each mailbox added (Received,
+    Delivered-To…) and whatever the line endings. Two messages under one
+    Message-ID with different hashes are different messages."""
+    digest = hashlib.sha256()
+    for name in ("from", "subject", "date"):
+        digest.update(" ".join((first.get(name) or "").split()).encode("utf-8", "surrogateescape") + b"\n")
+    cut, crlf = raw.find(b"\n\n"), raw.find(b"\r\n\r\n")
+    if crlf != -1 and (cut == -1 or crlf < cut):
+        start = crlf + 4
+    else:
+        start = cut + 2 if cut != -1 else len(raw)
+    view, carry, step = memoryview(raw), b"", 1 << 20  # in slices: no copy of a large message
+    for at in range(start, len(raw), step):
+        chunk = carry + view[at : at + step].tobytes()
+        carry = b"\r" if chunk.endswith(b"\r") else b""
+        digest.update((chunk[:-1] if carry else chunk).replace(b"\r\n", b"\n"))
+    digest.update(carry)
+    return digest.hexdigest()
+
+
+# Addresses are read from the header as written, before RFC 2047 decoding
+# (an encoded display name that decodes to « Nom, Prénom » or « x <other@…> »
+# must not move the address); only display names are decoded. The common
+# forms « Nom <a@b.fr> », « "Nom, Prénom" <a@b.fr> », « =?utf-8?…?= <a@b.fr> »
+# and « a@b.fr » are read by one expression; anything else goes to the
+# standard library's RFC 5322 parser (email.headerregistry), whose result is
+# refused when it is ambiguous (CVE-2023-27043: « a@b)<c@d> »).
+_LOCAL = r"[\w+\-=']++(?:\.[\w+\-=']++)*+"
+_DOMAIN = r"[\w\-]++(?:\.[\w\-]++)*+"
+_ATOM = r"[\w!#$%&'*+\-/=?^`{|}~.]++"
+_QUOTED = r'"(?:[^"\\\r\n]|\\[^\r\n])*+"'
+_PHRASE = rf"(?:{_ATOM}|{_QUOTED})(?:[ \t]*+(?:{_ATOM}|{_QUOTED}))*+"  # possessive: linear time
+_SIMPLE_MAILBOX = re.compile(
+    rf"[ \t]*(?:(?P<name>{_PHRASE})?[ \t]*<(?P<angle>{_LOCAL}@{_DOMAIN})>|(?P<bare>{_LOCAL}@{_DOMAIN}))[ \t]*(?P<end>,|$)"
+)
+_QUOTED_PART = re.compile(_QUOTED)
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def read_addresses(value: str | None, charset: str | None = None) -> list[tuple[str | None, str]]:
+    """``(display name or None, address)`` of each mailbox of a raw header value
+    (groups flattened); addresses lower-cased; an address holding a control
+    character or a space, or longer than its column, is left out."""
+    if not value:
+        return []
+    text = unescape_8bit(_unfold(value), charset)
+    fast = _read_simple(text)
+    found = fast if fast is not None else _read_rfc5322(text)
+    out = []
+    for name, addr in found:
+        addr = addr.strip().lower()
+        if not addr or addr.count("@") != 1 or addr.startswith("@") or addr.endswith("@"):
+            continue
+        if len(addr) > ADDRESS_MAX or _SPACE_OR_CONTROL.search(addr):
+            continue
+        out.append((clean(name, NAME_MAX) or None, addr))
     return out
 
 
-def _address(value) -> tuple[str | None, str] | None:
-    if value is None:
-        return None
-    name, addr = split_address(decode_header_value(value))
-    addr = addr.strip().lower()
-    if not addr or "@" not in addr:
-        return None
-    return (_clean(name) or None, addr[:500])
+def _read_simple(text: str) -> list[tuple[str, str]] | None:
+    out, pos = [], 0
+    while True:
+        found = _SIMPLE_MAILBOX.match(text, pos)
+        if found is None:
+            return None
+        if found.group("bare") is not None:
+            out.append(("", found.group("bare")))
+        else:
+            out.append((_display_name(found.group("name") or ""), found.group("angle")))
+        pos = found.end()
+        if found.group("end") != ",":
+            return out
+        if pos >= len(text):
+            return None  # a trailing comma: let the full parser judge
 
 
-def _addresses(values) -> list[str]:
+def _display_name(phrase: str) -> str:
+    """A phrase as a person reads it: quoted strings unquoted, encoded words decoded."""
+    if '"' in phrase:
+        phrase = _QUOTED_PART.sub(lambda q: re.sub(r"\\(.)", r"\1", q.group(0)[1:-1]), phrase)
+    return decode_words(phrase)
+
+
+def _read_rfc5322(text: str) -> list[tuple[str, str]]:
+    from email import _header_value_parser as rfc5322  # what email.headerregistry parses with
+    from email.errors import InvalidHeaderDefect
+
+    try:
+        parsed, rest = rfc5322.get_address_list(text)
+    except Exception:  # the parser's own bug on hostile input: no address
+        return []
     out = []
-    for _name, addr in split_addresses([decode_header_value(v) for v in values]):
-        addr = addr.strip().lower()
-        if addr and "@" in addr and addr not in out:
-            out.append(addr)
+    for mailbox in parsed.all_mailboxes:
+        if _inside(mailbox, "addr-spec", "encoded-word"):
+            continue  # an encoded word in the address itself (RFC 2047 §5 forbids it)
+        try:
+            addr, name, domain = mailbox.addr_spec, mailbox.display_name or "", mailbox.domain
+        except Exception:
+            continue
+        if addr and domain:
+            out.append((name, addr))
+    if rest or any(isinstance(d, InvalidHeaderDefect) for d in parsed.all_defects):
+        # Read past a defect, the parser may have taken the wrong address of
+        # several: refuse unless every « @ » outside quotes and encoded words
+        # is one of the addresses read.
+        if _QUOTED_PART.sub("", _WORD.sub("", text)).count("@") != len(out):
+            return []
+    return out
+
+
+def _inside(token, outer: str, inner: str) -> bool:
+    """Does a token of type ``inner`` sit in a token of type ``outer`` of ``token``?"""
+    stack, within = [(token, False)], False
+    while stack:
+        item, within = stack.pop()
+        kind = getattr(item, "token_type", None)
+        if within and kind == inner:
+            return True
+        if isinstance(item, list):
+            stack += [(child, within or kind == outer) for child in item]
+    return False
+
+
+def _address(value, charset: str | None = None) -> tuple[str | None, str] | None:
+    found = read_addresses(value, charset)
+    return found[0] if found else None
+
+
+def _addresses(values, charset: str | None = None) -> list[str]:
+    out = []
+    for value in values:
+        for _name, addr in read_addresses(value, charset):
+            if addr not in out:
+                out.append(addr)
     return out
 
 
@@ -201,16 +345,20 @@ def _first_id(value) -> str | None:
         return ids[0]
     if value is None:
         return None
-    text = _clean(str(value))
-    return f"<{text}>" if text and " " not in text and len(text) < 900 else None
+    text = unescape_8bit(_unfold(value)).strip()
+    if not text or len(text) > ID_MAX - 2 or has_controls(text) or any(c in text for c in " <>"):
+        return None
+    return f"<{text}>"
 
 
 def _ids(value) -> list[str]:
+    """Message-IDs of a header: each as written, refused if it holds a control
+    character or is longer than its column."""
     if value is None:
         return []
     out = []
-    for found in MSGID.findall(str(value)):
-        if found not in out and len(found) < 998:
+    for found in MSGID.findall(unescape_8bit(_unfold(value))):
+        if found not in out and len(found) <= ID_MAX and not has_controls(found):
             out.append(found)
     return out
 
@@ -219,7 +367,7 @@ def _date(value) -> datetime | None:
     if value is None:
         return None
     try:
-        parsed = parsedate_to_datetime(_clean(str(value)))
+        parsed = parsedate_to_datetime(clean(unescape_8bit(str(value)), 200))
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if parsed is None:
@@ -238,7 +386,19 @@ def message_id_of(raw: bytes) -> str | None:
     found = MESSAGE_ID_LINE.search(head)
     if not found:
         return None
-    return _first_id(found.group(1).decode("latin-1"))
+    return _first_id(found.group(1).decode("ascii", "surrogateescape"))  # as the parser reads it
+
+
+def from_address(raw: bytes) -> str | None:
+    """The From: address as :func:`parse` reads it, from the header block only."""
+    head = raw[:65536].split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    try:
+        msg = email.message_from_bytes(head + b"\n\n", policy=email.policy.compat32)
+        value = next((v for k, v in msg.raw_items() if k.lower() == "from"), None)
+        found = _address(value, _charset(next((v for k, v in msg.raw_items() if k.lower() == "content-type"), None)))
+    except Exception:
+        return None
+    return found[1] if found else None
 
 
 def received_time_from_headers(raw: bytes) -> datetime | None:
@@ -266,11 +426,10 @@ def _bodies(msg, parsed: ParsedMessage, set_aside: dict[str, int]) -> None:
     for part in msg.walk():
         if part.is_multipart():
             continue
-        ctype = (part.get_content_type() or "text/plain").lower()
-        disposition = (part.get("Content-Disposition") or "").split(";")[0].strip().lower()
-        filename = part.get_filename()
-        if filename is not None:
-            filename = _clean(decode_header_value(filename))
+        content_type, content_disposition = _part_headers(part)
+        ctype = _content_type(content_type)
+        disposition = unescape_8bit(content_disposition or "").split(";")[0].strip().lower()
+        filename = _filename(content_type, content_disposition)
         if set_aside and SET_ASIDE_MARK in str(part.get_payload()):
             parsed.attachments.append({"filename": filename, "size": _set_aside_size(part, set_aside), "content_type": ctype})
             continue
@@ -282,7 +441,7 @@ def _bodies(msg, parsed: ParsedMessage, set_aside: dict[str, int]) -> None:
             continue
         if ctype.startswith("message/"):
             continue  # delivery-status & co: the human-readable part is enough
-        text = decode_bytes(payload, part.get_content_charset())
+        text = decode_bytes(payload, _charset(content_type))
         if ctype == "text/html":
             htmls.append(text)
         elif filename and disposition == "attachment":
@@ -294,6 +453,27 @@ def _bodies(msg, parsed: ParsedMessage, set_aside: dict[str, int]) -> None:
     if not body.strip() and htmls:
         body = html_to_text("\n".join(htmls))
     parsed.body_text = body.replace("\x00", "").replace("\r\n", "\n")[:MAX_BODY]
+
+
+def _part_headers(part) -> tuple[str | None, str | None]:
+    """A part's Content-Type and Content-Disposition as written (8-bit included)."""
+    content_type = disposition = None
+    for name, value in part.raw_items():
+        key = name.lower()
+        if key == "content-type" and content_type is None:
+            content_type = _unfold(value)
+        elif key == "content-disposition" and disposition is None:
+            disposition = _unfold(value)
+    return content_type, disposition
+
+
+def _filename(content_type: str | None, disposition: str | None) -> str | None:
+    """An attachment's name (``filename`` of the disposition, else ``name`` of
+    the type; RFC 2231, encoded words and raw 8-bit all read)."""
+    name = _param(disposition, "filename", "content-disposition") or _param(content_type, "name")
+    if name is None:
+        return None
+    return clean(decode_words(name), SHORT_MAX) or None
 
 
 # --------------------------------------------------------------------------

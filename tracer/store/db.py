@@ -16,18 +16,21 @@ from tracer.store import models  # noqa: F401  (registers the tables)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The newest migration. Checked against Alembic by tests/test_db.py; lets a
 # command with an up-to-date schema start without importing Alembic.
-SCHEMA_HEAD = "0002"
+SCHEMA_HEAD = "0003"
 
 
 class DatabaseError(Exception):
     """A database that cannot be opened or upgraded (French message)."""
 
 
+# hide_parameters: a database error's text (a log line, a traceback) never
+# carries the row's values, which are personal data (a citizen's address,
+# name, subject).
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, parsed.database)
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def _sqlite_engine(url: str, database: str | None) -> Engine:
@@ -38,7 +41,7 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
             # readable by the service user only (personal data)
             fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
             os.close(fd)
-    engine = create_engine(url, connect_args={"timeout": 30})
+    engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn, _record):  # pragma: no cover - exercised by every test

@@ -16,7 +16,7 @@ Schema changes go through Alembic (``tracer/migrations``); see
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import JSON, Column, LargeBinary, Text, UniqueConstraint, Index
+from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, Relationship, SQLModel
 
 
@@ -68,6 +68,10 @@ class Message(SQLModel, table=True):
     auto_headers: dict = _json(dict)  # Auto-Submitted, Precedence, List-Id, content type…
     # lets a new message point to a request not yet flushed (one flush per batch)
     request: Optional["Request"] = Relationship()
+    # sender, subject, date and body hashed (tracer.mail.parse.content_hash): a
+    # message under a known Message-ID with another hash is another message
+    content_hash: Optional[str] = Field(default=None, max_length=64)
+    same_id_as: Optional[int] = None  # message.id of the earlier, different message with this Message-ID
     template: Optional[str] = Field(default=None, max_length=200)  # replies sent by tracer
     sent_by: Optional[str] = Field(default=None, max_length=200)
     purged_at: Optional[datetime] = None
@@ -205,6 +209,12 @@ class Outbox(SQLModel, table=True):
     """Every mail tracer sends, written before the SMTP attempt."""
 
     __tablename__ = "outbox"
+    # one acknowledgement per request, whatever the number of mailboxes and
+    # concurrent polls: the database refuses a second one
+    __table_args__ = (
+        Index("uq_outbox_ack_request", "request_id", unique=True,
+              sqlite_where=text("kind = 'ack'"), postgresql_where=text("kind = 'ack'")),
+    )
     id: Optional[int] = Field(default=None, primary_key=True)
     kind: str = Field(max_length=16)  # reply | ack | alert | digest
     request_id: Optional[int] = Field(default=None, foreign_key="request.id", index=True)
