@@ -119,7 +119,7 @@ any = [ { subject_keywords = ["idée"] }, { body_keywords = ["proposition"] } ]
 not = { sender_regex = "^interne@" }
 """,
     )
-    rules = load_rules(folder)
+    rules = load_rules(folder, model=None)  # the engine alone
     assert rules.classify(parse(make_mail(subject="Une IDEE"))).category == "suggestion"
     assert rules.classify(parse(make_mail(subject="x", body="ma proposition"))).category == "suggestion"
     assert rules.classify(parse(make_mail(sender="interne@x.fr", subject="idée"))).category == "information"

@@ -74,7 +74,7 @@ class Runtime:
     def rules(self):
         from tracer.rules.classify import load_rules
 
-        return load_rules(self.cfg.rules_dir)
+        return load_rules(self.cfg.rules_dir, self.cfg.data_dir)
 
     @cached_property
     def calendar(self):

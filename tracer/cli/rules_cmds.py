@@ -30,7 +30,7 @@ def _load(ctx):
     problems = []
     rules = deadlines = None
     try:
-        rules = load_rules(folder)
+        rules = load_rules(folder, ctx.config.data_dir)
     except RulesError as exc:
         problems += exc.problems
     path = Path(folder) / "deadlines.toml"

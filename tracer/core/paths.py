@@ -20,6 +20,14 @@ def default_rules_dir() -> Path:
     return _shipped("rules")
 
 
+def default_corpora_dir() -> Path:
+    """The labelled corpora the scorer is trained on: in the wheel, else the checkout's tests/corpora."""
+    installed = PACKAGE / "_defaults" / "corpora"
+    if installed.is_dir():
+        return installed
+    return PACKAGE.parent / "tests" / "corpora"
+
+
 def default_templates_dir() -> Path:
     return _shipped("reply_templates")
 

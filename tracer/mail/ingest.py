@@ -499,7 +499,7 @@ def record_ahead(engine: Engine, rt, batches, mailbox: str, now_fn: Callable[[],
             future = None
             if pending is not None:  # a backlog: prepare this batch while writing the last
                 if preparer is None:
-                    preparer = Preparer(rt.cfg.rules_dir)
+                    preparer = Preparer(rt.cfg.rules_dir, rt.cfg.data_dir)
                 ahead = items[: max(1, round(len(items) * share))]
                 future = preparer.submit([item.raw for item in ahead], mailbox, address)
                 record(*pending)

@@ -70,14 +70,14 @@ def prepare(raw: bytes, rules, mailbox_name: str | None, mailbox_address: str | 
 _worker_rules = None
 
 
-def _start_worker(rules_dir: str) -> None:
+def _start_worker(rules_dir: str, data_dir: str | None = None) -> None:
     global _worker_rules
     from tracer.rules.classify import load_rules
 
     parent = multiprocessing.parent_process()
     if parent is not None:  # a killed tracer (SIGKILL) leaves no worker behind
         threading.Thread(target=_exit_with, args=(parent.sentinel,), name="parent-watch", daemon=True).start()
-    _worker_rules = load_rules(Path(rules_dir))
+    _worker_rules = load_rules(Path(rules_dir), Path(data_dir) if data_dir else None)
 
 
 def _exit_with(sentinel: int) -> None:
@@ -102,6 +102,7 @@ def _lighter(prepared: Prepared) -> Prepared:
     if parsed is not None:
         for decision in parsed.__dict__.get("_decisions", {}).values():
             decision.trace = []
+            decision.features = decision.topic_features = None
         parsed.__dict__.pop("_decoded", None)
         parsed.body_html = None
     return prepared
@@ -116,11 +117,11 @@ class Preparer:
     slower, never lost.
     """
 
-    def __init__(self, rules_dir: Path):
+    def __init__(self, rules_dir: Path, data_dir: Path | None = None):
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["tracer.mail.prepare"])
         self._pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
-            max_workers=1, mp_context=context, initializer=_start_worker, initargs=(str(rules_dir),)
+            max_workers=1, mp_context=context, initializer=_start_worker, initargs=(str(rules_dir), str(data_dir) if data_dir else None)
         )
 
     def submit(self, raws: list[bytes], mailbox_name: str | None, mailbox_address: str | None) -> Future | None:
