@@ -4,7 +4,8 @@ APScheduler 3 jobs: one poll job per mailbox (``max_instances=1`` and a
 per-mailbox lock: never two polls of one mailbox at once; ``coalesce``: a
 late run is merged, not queued), alerts, the weekly digest (cron in the
 configured zone, so daylight saving is handled), outbox retries and the
-nightly retention purge. Where the server offers it, one IMAP IDLE thread per
+nightly retention purge, then the scorer retrained when agents corrected the
+classifier since (tracer.mail.learning). Where the server offers it, one IMAP IDLE thread per
 inbox triggers a poll within seconds of a new message; the timed poll stays
 as the safety net and polls the Sent folders.
 
@@ -142,6 +143,20 @@ class Daemon:
 
         self._step("purge", lambda: retention.purge(self.engine, self.rt, clock.now(), by="tracer"), lock="purge")
 
+    def train(self) -> None:
+        """Nightly: retrain the scorer if agents corrected the classifier since, then use it."""
+
+        def run():
+            from tracer.mail import learning
+
+            done = learning.train_if_needed(self.engine, self.rt, clock.now())
+            if done is not None:
+                self.rt.__dict__.pop("rules", None)  # the next poll loads the new model
+                log.info("modèle réentraîné avec %d correction(s) : %s", done["corrections"], done["path"],
+                         extra={"event": "model_trained", "corrections": done["corrections"]})
+
+        self._step("entraînement du modèle", run, lock="train")
+
     def _step(self, label: str, func, lock: str | None = None) -> None:
         if self.stop_event.is_set():
             return
@@ -196,6 +211,10 @@ class Daemon:
         self.scheduler.add_job(self.outbox, IntervalTrigger(seconds=s.outbox_seconds), id="outbox", name="file d'envoi")
         hour, minute = config_mod.parse_hhmm(s.purge)
         self.scheduler.add_job(self.purge, CronTrigger(hour=hour, minute=minute, timezone=self.cfg.tz), id="purge", name="purge")
+        # after the purge: a purged message no longer teaches anything
+        hour, minute = divmod(hour * 60 + minute + 30, 60)
+        self.scheduler.add_job(self.train, CronTrigger(hour=hour % 24, minute=minute, timezone=self.cfg.tz), id="train",
+                               name="entraînement du modèle")
 
     def stop(self) -> None:
         """Between batches and between mails, every step sees it (tracer.core.stopping)."""

@@ -17,7 +17,8 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlalchemy import select
+from sqlmodel import Session
 
 from tracer.core import clock, paths
 from tracer.mail.parse import ParseError, parse
@@ -30,7 +31,22 @@ from tracer.store.models import Event, Message, RawMessage, Request
 CORRECTION = "reclassified"
 
 
-def corpus_examples(rules, corpora_dir: Path, names: list[str] | None = None) -> list[Example]:
+_CORPUS_CACHE: dict = {}
+
+
+def corpus_examples(rules, corpora_dir: Path, names: list[str] | None = None, cache_key=None) -> list[Example]:
+    """The examples of the labelled corpora; with ``cache_key`` (the rules files as they are), kept for
+    the process: the shipped corpora do not change while it runs."""
+    if cache_key is None:
+        return _corpus_examples(rules, corpora_dir, names)
+    key = (str(Path(corpora_dir).resolve()), tuple(names) if names is not None else None, cache_key)
+    if key not in _CORPUS_CACHE:
+        _CORPUS_CACHE.clear()  # one set at a time: a new rules folder replaces it
+        _CORPUS_CACHE[key] = _corpus_examples(rules, corpora_dir, names)
+    return list(_CORPUS_CACHE[key])
+
+
+def _corpus_examples(rules, corpora_dir: Path, names: list[str] | None = None) -> list[Example]:
     out: list[Example] = []
     folders = sorted(p for p in Path(corpora_dir).iterdir() if (p / "labels.json").exists())
     for folder in folders:
@@ -84,16 +100,16 @@ def evaluate(rules, folder: Path, mailbox_address: str = "prefecture@exemple.gou
 
 
 def last_correction_id(session: Session) -> int:
-    return session.exec(select(func.max(Event.id)).where(Event.kind == CORRECTION)).scalars().first() or 0
+    return session.execute(select(func.max(Event.id)).where(Event.kind == CORRECTION)).scalars().first() or 0
 
 
 def corrected_requests(session: Session) -> list[Request]:
     ids = select(Event.request_id).where(Event.kind == CORRECTION).distinct()
-    return list(session.exec(select(Request).where(Request.id.in_(ids)).order_by(Request.id)).scalars())
+    return list(session.execute(select(Request).where(Request.id.in_(ids)).order_by(Request.id)).scalars())
 
 
 def _first_raw(session: Session, request: Request) -> bytes | None:
-    row = session.exec(
+    row = session.execute(
         select(RawMessage.data)
         .join(Message, Message.id == RawMessage.message_id)
         .where(Message.request_id == request.id, Message.kind == "mail", RawMessage.data.is_not(None))
@@ -146,7 +162,8 @@ def train_local(session: Session, rt, now: datetime | None = None, corpora_dir: 
 
     now = now or clock.now()
     rules = load_rules(rt.cfg.rules_dir, model=None)
-    corpus = corpus_examples(rules, corpora_dir or paths.default_corpora_dir())
+    rules_files = tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in Path(rt.cfg.rules_dir).glob("*.toml")))
+    corpus = corpus_examples(rules, corpora_dir or paths.default_corpora_dir(), cache_key=(str(rt.cfg.rules_dir), rules_files))
     corrections = correction_examples(session, rt, rules)
     last = last_correction_id(session)
     model = training.train(corpus + corrections, {"trained_at": clock.from_db(now).isoformat(),
@@ -155,3 +172,11 @@ def train_local(session: Session, rt, now: datetime | None = None, corpora_dir: 
     model.write(path)
     return {"path": str(path), "corpus": len(corpus), "corrections": len(corrections),
             "features": len(model.category.vocabulary), "topic_features": len(model.topic.vocabulary)}
+
+
+def train_if_needed(engine, rt, now: datetime | None = None) -> dict | None:
+    """The nightly step: retrain when agents corrected something since the last training."""
+    with Session(engine, expire_on_commit=False) as session:
+        if not needs_training(session, rt):
+            return None
+        return train_local(session, rt, now)
