@@ -63,7 +63,6 @@ def main() -> None:
             for message in parsed:
                 ruleset._classify(message, "accueil", "prefecture@haute-savoie.gouv.fr")
         timings[label] = (time.perf_counter() - began) / (args.repeat * len(parsed))
-    per_message = timings["rules + model"]
     costs = []
     for rule in rules.category_rules + rules.topic_rules:
         began = time.perf_counter()
