@@ -6,7 +6,7 @@ Goals (issue 18): the model loads in under 100 ms; one message costs under
 300 µs on average, rules and model together. Prints the load time (rules, then
 the shipped model, with the memory the model takes), the mean time per message
 over the labelled corpora (tests/corpora and tests/corpus_classification.py)
-with the rules alone and with the model, then every rule evaluated alone on
+with the rules alone and with the model (CPU time, best of the runs), then every rule evaluated alone on
 every message, costliest first: a rule whose regular expressions make the
 regex engine try every position (a leading look-behind, an alternation with
 no fixed first letters, an unbounded ``.*``) shows at the top.
@@ -39,10 +39,15 @@ def main() -> None:
     began = time.perf_counter()
     rules = classify.load_rules(Path(args.rules), model=None)
     load_s = time.perf_counter() - began
+    loads = []
+    for _ in range(3):  # the best of three loads (file read, gunzip, JSON, index)
+        began = time.perf_counter()
+        model = scorer.read_model(scorer.SHIPPED_MODEL)
+        loads.append(time.perf_counter() - began)
+    model_s = min(loads)
+    del model
     tracemalloc.start()
-    began = time.perf_counter()
     model = scorer.read_model(scorer.SHIPPED_MODEL)
-    model_s = time.perf_counter() - began
     model_bytes = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
     with_model = rules.with_model(model, "livré")
@@ -58,11 +63,13 @@ def main() -> None:
     facts = [classify.Facts.of(p, "accueil", "prefecture@haute-savoie.gouv.fr") for p in parsed]
     timings = {}
     for label, ruleset in (("rules alone", rules), ("rules + model", with_model)):
-        began = time.perf_counter()
-        for _ in range(args.repeat):
+        runs = []
+        for _ in range(args.repeat):  # the best run: on a shared machine the others measure the neighbours
+            began = time.process_time()
             for message in parsed:
                 ruleset._classify(message, "accueil", "prefecture@haute-savoie.gouv.fr")
-        timings[label] = (time.perf_counter() - began) / (args.repeat * len(parsed))
+            runs.append((time.process_time() - began) / len(parsed))
+        timings[label] = min(runs)
     costs = []
     for rule in rules.category_rules + rules.topic_rules:
         began = time.perf_counter()
@@ -77,7 +84,8 @@ def main() -> None:
           f"{scorer.SHIPPED_MODEL.stat().st_size / 1024:.0f} KiB on disk")
     for label, seconds in timings.items():
         goal = " (goal < 300 µs)" if label == "rules + model" else ""
-        print(f"classification, {label}: {seconds * 1e6:.0f} µs per message{goal} ({len(parsed)} messages x {args.repeat})")
+        print(f"classification, {label}: {seconds * 1e6:.0f} µs CPU per message{goal} "
+              f"(best of {args.repeat} runs over {len(parsed)} messages)")
     print(f"every rule alone on every message: {sum(c for c, *_ in costs) * 1e6:.0f} µs per message; costliest:")
     for cost, rule_id, source in costs[: args.top]:
         print(f"  {cost * 1e6:7.1f} µs  {rule_id} ({source})")

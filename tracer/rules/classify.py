@@ -35,6 +35,8 @@ NOT_AUTOMATIC = frozenset(c for c in CATEGORIES if c != "automatique")
 # citizens' messages it took for robots had margins up to 0.2, robots it found
 # alone 0.7 to 1.2, but one at 0.1.
 AUTOMATIC_MARGIN = 0.5
+# Without a topic rule, the model's topic needs this margin over the runner-up.
+TOPIC_MARGIN = 0.5
 SKIPPED_FILES = {"deadlines.toml"}
 
 RULE_KEYS = {"id", "description", "priority", "category", "topic", "when", "final"}
@@ -444,7 +446,10 @@ class RuleSet:
                 if feats is None:
                     feats = features(facts, rule)
                 topic_feats = feats + (["rt:" + best.topic] if best is not None else [])
-                topic = model.topic.decide(topic_feats).label
+                scored = model.topic.decide(topic_feats)
+                topic = scored.label
+                if best is None and scored.margin < TOPIC_MARGIN:
+                    topic = DEFAULT_TOPIC  # no rule and no clear cue: « autre », not a guess
                 rule_ids.append(TOPIC_MODEL_ID)
             elif best is not None:
                 topic = best.topic

@@ -131,7 +131,7 @@ DATE = re.compile(r"\d{1,2}/\d{1,2}/\d{2,4}")
 
 def _shape(word: str) -> str:
     """Digits replaced by 0 (a phone number or a file number is not a cue, its shape is)."""
-    return DIGITS.sub("0", word) if any(ch.isdigit() for ch in word) else word
+    return word if word.isalpha() else DIGITS.sub("0", word)
 
 
 def features(facts, rule=None) -> list[str]:
