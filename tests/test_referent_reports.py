@@ -179,3 +179,13 @@ def test_frozen_quarter_lists_the_changes_made_after_publication(engine, rt, qua
     assert [(c["reference"], c["kind"], c["actor"]) for c in changes] == [(ref, "reclassified", "marie")]
     assert frozen[0]["period"] == "2026-Q3" and frozen[0]["frozen_by"] == "referent" and frozen[0]["total"]["received"] == 5
     assert shown == published.figures  # the Transparence table of a frozen quarter is what was published
+
+
+def test_compute_many_gives_what_compute_gives_for_each_grouping(engine, rt, quarter):
+    groupings = [["service"], ["month"], ["category", "topic"], ["channel"], []]
+    with Session(engine) as session:
+        many = stats.compute_many(session, rt, date(2026, 7, 1), date(2026, 10, 1), AS_OF, groupings)
+        one_by_one = [stats.compute(session, rt, date(2026, 7, 1), date(2026, 10, 1), AS_OF, by) for by in groupings]
+        empty = stats.compute_many(session, rt, date(2025, 1, 1), date(2025, 2, 1), AS_OF, [["month"], []])
+    assert many == one_by_one
+    assert empty[0]["groups"] == [] and empty[1]["total"]["received"] == 0 and empty[1]["total"]["rate_on_time"] is None

@@ -2,8 +2,8 @@
 
 Every figure comes from :func:`tracer.reports.stats.compute`, the function of
 ``tracer stats --format json``: the page and the command cannot disagree.
-Four queries per page (the chosen grouping, per month, per service, per
-category and topic), each bounded by the period on the indexed reception time.
+One query per page (``stats.compute_many``: the chosen grouping, per month,
+per service, per category and topic folded from one pass over the period).
 """
 
 from __future__ import annotations
@@ -95,10 +95,8 @@ def dashboard(session: Session, rt, period: Period, as_of: datetime, by: str = "
     """The table for the chosen grouping and the three charts' series, with the frozen figures if any."""
     if by not in GROUPINGS:
         raise UserError(f"regroupement inconnu « {by} » (attendu : {', '.join(GROUPINGS)})")
-    table = stats.compute(session, rt, period.start, period.end, as_of, [by])
-    monthly = table if by == "month" else stats.compute(session, rt, period.start, period.end, as_of, ["month"])
-    services = table if by == "service" else stats.compute(session, rt, period.start, period.end, as_of, ["service"])
-    topics = stats.compute(session, rt, period.start, period.end, as_of, ["category", "topic"])
+    table, monthly, services, topics = stats.compute_many(session, rt, period.start, period.end, as_of,
+                                                          [[by], ["month"], ["service"], ["category", "topic"]])
     published = quality.frozen_for(session, period.start, period.end)
     return {
         "period": period,

@@ -78,7 +78,7 @@ def outbox_items(session: Session, rt, limit: int = 200) -> list[dict]:
     """Mails not yet delivered, oldest first: what waits, what is uncertain, what failed."""
     rows = session.execute(
         select(Outbox, Request.reference).outerjoin(Request, Request.id == Outbox.request_id)
-        .where(Outbox.status != "sent").order_by(Outbox.created_at, Outbox.id).limit(limit)
+        .where(Outbox.status.not_in(("sent", "cancelled"))).order_by(Outbox.created_at, Outbox.id).limit(limit)
     ).all()
     tz = rt.cfg.tz
     return [{"id": o.id, "kind": o.kind, "reference": ref, "status": o.status, "subject": o.subject,
