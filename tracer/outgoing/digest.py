@@ -98,7 +98,27 @@ def build(session: Session, rt, as_of: datetime) -> dict:
         "weekly_rate": [{"week": g["key"]["week"], "rate_on_time": g["rate_on_time"], "received": g["received"]} for g in weekly],
         "topics_of_week": [{"category": c, "topic": t, "count": n} for (c, t), n in sorted(topics.items(), key=lambda x: -x[1])],
         "target": TARGET,
+        "base_url": page_base(rt.cfg),
     }
+
+
+def page_base(cfg) -> str | None:
+    """Where the digest's references link to: ``[web].base_url``, unless it is the local default.
+
+    A link to 127.0.0.1 or localhost would open nothing on the référent's
+    workstation, so the digest then keeps its plain references.
+    """
+    web = getattr(cfg, "web", None)
+    base = (getattr(web, "base_url", None) or "").strip().rstrip("/") if web is not None else ""
+    host = base.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0].lower()
+    if not base or host in ("127.0.0.1", "localhost", "::1", "[::1]"):
+        return None
+    return base
+
+
+def _page_url(data: dict, reference: str) -> str | None:
+    base = data.get("base_url")
+    return f"{base}/demandes/{reference}" if base else None
 
 
 def _item(r: Request, as_of: datetime, tz, cal) -> dict:
@@ -154,10 +174,14 @@ def render_text(data: dict) -> str:
             lines.append("En retard (les plus anciennes d'abord) :")
             for r in s["overdue"]:
                 lines.append(f"  - {r['reference']} reçue le {_d(r['received_at'])} ({r['age_days']} jours) — {r['subject'] or ''}")
+                if _page_url(data, r["reference"]):
+                    lines.append(f"    {_page_url(data, r['reference'])}")
         if s["due_soon"]:
             lines.append("À échéance sous 2 jours ouvrés :")
             for r in s["due_soon"]:
                 lines.append(f"  - {r['reference']} échéance le {_d(r['deadline'])} — {r['subject'] or ''}")
+                if _page_url(data, r["reference"]):
+                    lines.append(f"    {_page_url(data, r['reference'])}")
         lines.append("")
     if data["topics_of_week"]:
         lines.append("Thèmes des réclamations et suggestions de la semaine :")
@@ -201,7 +225,9 @@ def render_html(data: dict, chart_cid: str | None) -> str:
                        f"{'Reçue le' if key == 'received_at' else 'Échéance'}</th><th style='{CELL};background:#eeeeee'>Âge</th>"
                        f"<th style='{CELL};background:#eeeeee'>Objet</th></tr>")
             for r in items:
-                out.append(f"<tr><td style='{CELL}'>{e(r['reference'])}</td><td style='{CELL}'>{_d(r[key])}</td>"
+                url = _page_url(data, r["reference"])
+                ref = f"<a href='{e(url)}' style='color:#000091'>{e(r['reference'])}</a>" if url else e(r["reference"])
+                out.append(f"<tr><td style='{CELL}'>{ref}</td><td style='{CELL}'>{_d(r[key])}</td>"
                            f"<td style='{CELL}'>{r['age_days']} j</td><td style='{CELL}'>{e(r['subject'] or '')}</td></tr>")
             out.append("</table>")
     if data["topics_of_week"]:
