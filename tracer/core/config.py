@@ -76,6 +76,7 @@ MAILBOX_KEYS = [
     ("idle", bool, True, "utilise IMAP IDLE quand le serveur le propose"),
     ("acknowledge", bool, False, "envoie un accusé de réception"),
     ("acknowledge_template", str, "accuse_reception", "modèle de l'accusé de réception"),
+    ("acknowledge_per_hour", int, 30, "accusés de réception au plus par heure pour la boîte"),
 ]
 
 SMTP_KEYS = [
@@ -418,6 +419,8 @@ def _complete_mailboxes(boxes: list[Section], problems: list[str], base_dir: Pat
         _resolve_secret(label, v, problems, base_dir)
         if v["batch_size"] == 0:
             problems.append(f"{label}.batch_size : entier strictement positif attendu")
+        if v["acknowledge_per_hour"] < 1:
+            problems.append(f"{label}.acknowledge_per_hour : entier strictement positif attendu")
         if v["inbox"] and v["sent"] and v["inbox"] == v["sent"]:
             problems.append(f"{label}.sent : doit différer de inbox")
 

@@ -650,9 +650,15 @@ def _folder_state(session: Session, mailbox: str, folder: str, role: str) -> Fol
         select(FolderState).where(FolderState.mailbox == mailbox, FolderState.folder == folder)
     ).scalars().first()
     if state is None:
-        state = FolderState(mailbox=mailbox, folder=folder, role=role)
-        session.add(state)
-        session.flush()
+        try:
+            with session.begin_nested():  # two first polls at once: the other's row wins
+                state = FolderState(mailbox=mailbox, folder=folder, role=role)
+                session.add(state)
+                session.flush()
+        except IntegrityError:
+            state = session.execute(
+                select(FolderState).where(FolderState.mailbox == mailbox, FolderState.folder == folder)
+            ).scalars().one()
     return state
 
 

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from tracer.core import clock
@@ -49,7 +50,9 @@ def clean_subject(subject: str | None, reference: str) -> str:
     return subject or "Votre demande"
 
 
-def context_for(rt, request: Request, values: dict, now: datetime) -> dict:
+def context_for(rt, request: Request, values: dict, now: datetime, quote: bool = True) -> dict:
+    """The template's variables; without ``quote`` (acknowledgements, sent
+    unread to whoever wrote) neither the subject nor the sender's name."""
     tz = rt.cfg.tz
     svc = rt.cfg.service(request.service) if request.service else None
     box = _mailbox(rt, request)
@@ -59,18 +62,19 @@ def context_for(rt, request: Request, values: dict, now: datetime) -> dict:
         "signature": (svc.signature if svc and svc.signature else None) or (svc.label if svc else None) or "La préfecture",
         "contact": list(svc.contact) if svc else [],
     }
+    subject = request.subject if quote else None
     return {
         "request": {
             "reference": request.reference,
-            "subject": request.subject or "",
-            "subject_clean": clean_subject(request.subject, request.reference),
+            "subject": subject or "",
+            "subject_clean": clean_subject(subject, request.reference),
             "received_at_fr": templates.date_fr(request.received_at, tz, with_time=True),
             "received_date_fr": templates.date_fr(request.received_at, tz),
             "deadline_fr": templates.date_fr(request.deadline, tz) if request.deadline else "",
             "category": request.category,
             "topic": request.topic,
         },
-        "citizen": _citizen(request),
+        "citizen": _citizen(request) if quote else _courteous(request.sender_addr),
         "service": service,
         "mailbox": {"name": box.name if box else None, "address": box.address if box else ""},
         "today_fr": templates.date_fr(now, tz),
@@ -83,10 +87,23 @@ def _citizen(request: Request) -> dict:
     """The sender's display name when it looks like a name, else the courteous fallback."""
     name = " ".join((request.sender_name or "").split()).strip("\"' ")
     if not name or "@" in name or not any(c.isalpha() for c in name):
-        return {"name": "Madame, Monsieur", "email": request.sender_addr or "", "greeting": "Madame, Monsieur,"}
+        return _courteous(request.sender_addr)
     if name.isupper() or name.islower():  # « JEANNE MARTIN » -> « Jeanne Martin »
         name = " ".join("-".join(p.capitalize() for p in w.split("-")) for w in name.split())
     return {"name": name, "email": request.sender_addr or "", "greeting": f"Bonjour {name},"}
+
+
+def _courteous(address: str | None) -> dict:
+    return {"name": "Madame, Monsieur", "email": address or "", "greeting": "Madame, Monsieur,"}
+
+
+# An address a reply may go to: one « @ », no space, no control character
+# (a U+2028 or a line feed in a quoted local part made building the mail raise).
+_SENDABLE = re.compile(r"[^@\s\x00-\x1f\x7f-\x9f\u2028\u2029\\\"<>(),;:\[\]]+@[^@\s\x00-\x1f\x7f-\x9f\u2028\u2029\\\"<>(),;:\[\]]+")
+
+
+def sendable(address: str | None) -> bool:
+    return bool(address) and len(address) <= 500 and _SENDABLE.fullmatch(address) is not None
 
 
 def _mailbox(rt, request: Request):
@@ -101,11 +118,15 @@ def _mailbox(rt, request: Request):
     return None
 
 
-def prepare_reply(session: Session, rt, reference: str, template: str, values: dict, now: datetime) -> PreparedReply:
+def prepare_reply(session: Session, rt, reference: str, template: str, values: dict, now: datetime,
+                  kind: str = "reply") -> PreparedReply:
     """Render the reply and work out its headers; writes nothing.
 
-    Raises ``NotFound`` (reference, template), ``UserError`` (no address,
-    automatic mail) or ``TemplateError`` (missing variable).
+    Raises ``NotFound`` (reference, template), ``UserError`` (no address, an
+    address no mail can go to, automatic mail) or ``TemplateError`` (missing
+    variable). An acknowledgement (``kind="ack"``) goes to the From: address of
+    the request's first message only (never to a Reply-To a stranger may have
+    set) and quotes neither its subject nor its sender's name.
     """
     request = register.get_request(session, reference)
     if request.category == "automatique":
@@ -113,17 +134,28 @@ def prepare_reply(session: Session, rt, reference: str, template: str, values: d
                         "lettre d'information) : on n'y répond pas ; reclassez-la d'abord si c'est une erreur")
     if not request.sender_addr:
         raise UserError(f"la demande {reference} n'a pas d'adresse électronique de réponse : répondez par courrier")
+    recipient = request.sender_addr
+    if kind == "ack":
+        recipient = session.execute(
+            select(Message.from_addr).where(Message.request_id == request.id, Message.direction == "in")
+            .order_by(Message.received_at, Message.id)
+        ).scalars().first()
+        if not recipient:
+            raise UserError(f"la demande {reference} n'a pas d'adresse d'expéditeur (From) : pas d'accusé de réception")
+    if not sendable(recipient):
+        raise UserError(f"la demande {reference} a une adresse de réponse invalide (espace ou caractère de contrôle) : "
+                        "répondez par un autre moyen")
     box = _mailbox(rt, request)
     if box is None:
         raise UserError("aucune boîte configurée ([[mailbox]]) pour expédier la réponse")
-    rendered = templates.render(rt.cfg, template, context_for(rt, request, values, now))
+    rendered = templates.render(rt.cfg, template, context_for(rt, request, values, now, quote=kind != "ack"))
     last = session.execute(
         select(Message).where(Message.request_id == request.id, Message.direction == "in")
         .order_by(Message.received_at.desc(), Message.id.desc())
     ).scalars().first()
     in_reply_to = last.message_id if last else None
     references = [r for r in (last.references if last else []) if r] + ([in_reply_to] if in_reply_to else [])
-    return PreparedReply(request, box.address, request.sender_addr, rendered.subject, rendered.text, rendered.html,
+    return PreparedReply(request, box.address, recipient, rendered.subject, rendered.text, rendered.html,
                          in_reply_to, references, box.name)
 
 
@@ -152,18 +184,40 @@ def send_reply(engine: Engine, rt, reference: str, template: str, by: str, value
     """
     if preview:
         with Session(engine) as session:
-            prepared = prepare_reply(session, rt, reference, template, values, now)
+            prepared = prepare_reply(session, rt, reference, template, values, now, kind=kind)
             return {"reference": prepared.request.reference, "status": "preview", "preview": render_preview(prepared)}
     if not by or not by.strip():
         raise UserError("--by : le nom de l'agent est obligatoire")
+    try:
+        outbox_id, request_ref = _record_reply(engine, rt, reference, template, by, values, now, kind)
+    except IntegrityError:
+        if kind != "ack":
+            raise
+        # another poll acknowledged this request first (one acknowledgement per
+        # request is a unique index of the outbox): nothing written, nothing sent
+        return {"reference": reference, "status": "already", "outbox_id": None, "message_id": None, "error": None}
+    status = outbox.deliver(engine, rt.cfg, outbox_id, now)
+    with Session(engine) as session:
+        row = session.get(Outbox, outbox_id)
+        return {"reference": request_ref, "outbox_id": outbox_id, "status": status, "message_id": row.message_id,
+                "error": row.last_error}
+
+
+def _record_reply(engine: Engine, rt, reference: str, template: str, by: str, values: dict, now: datetime,
+                  kind: str) -> tuple[int, str]:
+    """The outbox row, the outgoing message and the reply event, in one transaction."""
     with Session(engine, expire_on_commit=False) as session:
-        prepared = prepare_reply(session, rt, reference, template, values, now)
+        prepared = prepare_reply(session, rt, reference, template, values, now, kind=kind)
         extra = {"Auto-Submitted": "auto-replied"} if kind == "ack" else None
-        row = outbox.enqueue(
-            session, kind=kind, sender=prepared.sender, recipients=[prepared.recipient], subject=prepared.subject,
-            text=prepared.text, html=prepared.html, in_reply_to=prepared.in_reply_to, references=prepared.references,
-            request_id=prepared.request.id, mailbox=prepared.mailbox, created_by=by, now=now, extra_headers=extra,
-        )
+        try:
+            row = outbox.enqueue(
+                session, kind=kind, sender=prepared.sender, recipients=[prepared.recipient], subject=prepared.subject,
+                text=prepared.text, html=prepared.html, in_reply_to=prepared.in_reply_to, references=prepared.references,
+                request_id=prepared.request.id, mailbox=prepared.mailbox, created_by=by, now=now, extra_headers=extra,
+            )
+        except ValueError as exc:  # the mail cannot be built (the standard library refused a header)
+            raise UserError(f"réponse à {prepared.request.reference} impossible à construire ({exc.__class__.__name__}) : "
+                            "adresse ou objet invalide") from None
         box = rt.cfg.mailbox(prepared.mailbox)
         message = Message(
             dedup_key=row.message_id, message_id=row.message_id, direction="out", kind=kind, mailbox=prepared.mailbox,
@@ -178,19 +232,19 @@ def send_reply(engine: Engine, rt, reference: str, template: str, by: str, value
         replies.apply_reply(session, rt, prepared.request, message, now, how=f"modèle {template}", actor=by)
         session.commit()
         outbox_id, request_ref = row.id, prepared.request.reference
-    status = outbox.deliver(engine, rt.cfg, outbox_id, now)
-    with Session(engine) as session:
-        row = session.get(Outbox, outbox_id)
-        return {"reference": request_ref, "outbox_id": outbox_id, "status": status, "message_id": row.message_id,
-                "error": row.last_error}
+    return outbox_id, request_ref
 
 
 def acknowledge_new(engine: Engine, rt, now: datetime) -> list[str]:
     """Send the acknowledgements of receipt due for mailboxes with ``acknowledge = true``.
 
-    Once per request, never for automatic or excluded mail nor without a reply
-    address, at most one per sender per day (mail-loop guard); an
-    acknowledgement does not stop the clock.
+    Once per request (the database refuses a second one, whatever the number
+    of mailboxes and concurrent polls), never for automatic or excluded mail,
+    only to the From: address of the first message, at most one per sender per
+    day (mail-loop guard) and ``acknowledge_per_hour`` per mailbox (the rest
+    wait for the next hour); an acknowledgement does not stop the clock. One
+    acknowledgement that fails (its address, its template) is logged in French
+    and stops no other.
     """
     boxes = {b.name: b for b in rt.cfg.mailboxes if b.acknowledge}
     if not boxes:
@@ -204,24 +258,56 @@ def acknowledge_new(engine: Engine, rt, now: datetime) -> list[str]:
                                   Request.id.not_in(acked), Request.created_at >= now - timedelta(days=2))
             .order_by(Request.id)
         ).scalars().all()
+        first_from = _first_from(session, [r.id for r in candidates])
         today = clock.local(now, rt.cfg.tz).date()
         since = clock.start_of_day(today, rt.cfg.tz)
         recent = session.execute(select(Outbox.recipients).where(Outbox.kind == "ack", Outbox.created_at >= since)).scalars().all()
         already = {addr for recipients in recent for addr in recipients}
+        room = {name: box.acknowledge_per_hour - _acks_since(session, name, now - timedelta(hours=1)) for name, box in boxes.items()}
         todo = []
         for request in candidates:
-            if request.sender_addr in already or _is_own(rt, request.sender_addr):
+            address = first_from.get(request.id)
+            if not address or address in already or _is_own(rt, address):
                 continue
-            already.add(request.sender_addr)
+            if room[request.mailbox] <= 0:
+                continue  # the mailbox's hourly cap: acknowledged at a later poll
+            room[request.mailbox] -= 1
+            already.add(address)
             todo.append((request.reference, boxes[request.mailbox].acknowledge_template))
     for reference, template in todo:
         try:
-            send_reply(engine, rt, reference, template, "tracer", {}, now, kind="ack")
-        except UserError as exc:  # a broken template must not stop the poll, nor the other acknowledgements
+            result = send_reply(engine, rt, reference, template, "tracer", {}, now, kind="ack")
+        except UserError as exc:  # its address, its template: this acknowledgement only
             log.error("accusé de réception de %s impossible : %s", reference, exc)
             continue
-        sent.append(reference)
+        except Exception as exc:  # a bug on one request's data must not block the others' acknowledgements
+            log.error("accusé de réception de %s impossible (erreur inattendue %s)", reference, exc.__class__.__name__)
+            continue
+        if result.get("status") != "already":
+            sent.append(reference)
     return sent
+
+
+def _first_from(session: Session, request_ids: list[int]) -> dict[int, str | None]:
+    """The From: address of each request's first inbound message."""
+    out: dict[int, str | None] = {}
+    for start in range(0, len(request_ids), 500):
+        rows = session.execute(
+            select(Message.request_id, Message.from_addr).where(Message.request_id.in_(request_ids[start : start + 500]),
+                                                                Message.direction == "in")
+            .order_by(Message.request_id, Message.received_at, Message.id)
+        ).all()
+        for request_id, address in rows:
+            out.setdefault(request_id, address)
+    return out
+
+
+def _acks_since(session: Session, mailbox: str, since: datetime) -> int:
+    from sqlalchemy import func
+
+    return session.execute(
+        select(func.count()).select_from(Outbox).where(Outbox.kind == "ack", Outbox.mailbox == mailbox, Outbox.created_at >= since)
+    ).scalar_one()
 
 
 def _is_own(rt, address: str) -> bool:
