@@ -89,9 +89,10 @@ def test_raw_8bit_headers_read_as_utf8_then_declared_charset_then_windows_1252()
         assert "\ufffd" not in repr(parsed.__dict__)
 
 
-def test_raw_utf8_subject_name_and_body_round_trip_through_import_and_every_output(make_config, tmp_path):
-    """13.1 across import, cases --json, show --json, the digest and the CSV and XLSX control grids."""
-    cfg = make_config([{"name": "qualite", "address": BOX, "username": BOX}])
+def test_raw_utf8_subject_name_and_body_round_trip_through_import_poll_and_every_output(make_config, tmp_path, dovecot):
+    """13.1 across import, poll, cases --json, show --json, the digest and the CSV and XLSX control grids."""
+    user, _ = dovecot.user("qualite")
+    cfg = make_config([{"name": "qualite", "address": BOX, "username": user}], port=dovecot.port)
     mail = raw_mail([("From", f"{NAME} <helene@example.org>".encode()), ("To", BOX), ("Subject", SUBJECT.encode()),
                      ("Message-ID", "<raw8-1@example.org>"), ("Date", "Mon, 06 Jul 2026 10:00:00 +0200"),
                      ("Content-Type", "text/plain; charset=utf-8")], "Le guichet était fermé à 14 h.\n".encode())
@@ -119,7 +120,14 @@ def test_raw_utf8_subject_name_and_body_round_trip_through_import_and_every_outp
 
     cells = [c.value for row in load_workbook(book).active.iter_rows() for c in row]
     assert any(isinstance(v, str) and "fermeture du guichet à 14 h." in v for v in cells)
-    everything = (json.dumps(case, ensure_ascii=False) + json.dumps(shown, ensure_ascii=False) + digest
+    polled = mail.replace(b"raw8-1@", b"raw8-polled@").replace(SUBJECT.encode(), f"{SUBJECT} (bis)".encode())
+    dovecot.server.append(user, "INBOX", polled, datetime(2026, 7, 7, 8, tzinfo=UTC))
+    assert json.loads(tracer_cli(cfg, "poll", "--json").stdout)["recorded"] == 1
+    by_subject = {c["subject"]: c for c in json.loads(tracer_cli(cfg, "cases", "--json").stdout)}
+    assert by_subject[f"{SUBJECT} (bis)"]["sender_name"] == NAME
+    polled_view = json.loads(tracer_cli(cfg, "show", by_subject[f"{SUBJECT} (bis)"]["reference"], "--json").stdout)
+    assert "Le guichet était fermé à 14 h." in polled_view["messages"][0]["body"]
+    everything = (json.dumps(case, ensure_ascii=False) + json.dumps(polled_view, ensure_ascii=False) + json.dumps(shown, ensure_ascii=False) + digest
                   + grid.read_bytes().decode("utf-8-sig"))
     assert "\ufffd" not in everything and "Ã" not in everything
 
