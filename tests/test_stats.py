@@ -159,7 +159,7 @@ def test_frozen_figures_stay_published_and_differences_show(engine, rt, quarter)
 
 
 def test_sample_is_reproducible_and_control_gives_the_conformity_rate(engine, rt, quarter):
-    from tracer.reports import quality
+    from tracer.reports import control_sheet, quality
 
     with Session(engine) as session:
         first = quality.sample(session, rt, "2026-Q3", 2, seed=7)
@@ -171,6 +171,7 @@ def test_sample_is_reproducible_and_control_gives_the_conformity_rate(engine, rt
     head, rows = quality.sample_rows(everything)
     assert head[-6:] == quality.GRID and all(r[-6:] == [""] * 6 for r in rows)
     with Session(engine) as session, session.begin():
+        control_sheet.draw(session, rt, "2026-Q3", 20, 1, "referent", NOW)
         quality.control(session, rt, everything[0]["reference"], "conforme", "RAS", "referent", NOW)
         quality.control(session, rt, everything[1]["reference"], "non_conforme", "pas signée", "referent", NOW)
     with Session(engine) as session:

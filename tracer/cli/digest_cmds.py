@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
+from tracer.core import files
 from tracer.outgoing import digest
 from tracer.services import Runtime
 
@@ -29,7 +29,7 @@ def cmd_digest(args, ctx) -> int:
             return 0
         text, page = digest.render_text(data), digest.render_html(data, None)
         if args.output:
-            Path(args.output).write_text(page, encoding="utf-8")
+            files.write_text(args.output, page)
             sys.stdout.write(text)
         else:
             sys.stdout.write(text + "\n" + page + "\n")

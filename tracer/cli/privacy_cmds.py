@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
+from tracer.core import files
 from tracer.register import retention
 from tracer.cli.context import fail
 from tracer.services import Runtime
@@ -45,7 +45,7 @@ def cmd_person(args, ctx) -> int:
     if args.export:
         with ctx.session() as session:
             data = retention.export_person(session, rt, args.email)
-        Path(args.export).write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+        files.write_text(args.export, json.dumps(data, ensure_ascii=False, indent=2, default=str))
         ctx.console.print(f"Export écrit : {args.export} ({len(data['requests'])} demande(s), {len(data['messages'])} message(s))")
     if args.erase:
         result = retention.erase(ctx.engine, rt, args.email, args.by or "", ctx.now())

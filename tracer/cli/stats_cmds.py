@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import getpass
+import json
 import sys
-from pathlib import Path
 
+from tracer.core import files
+from tracer.reports import control_sheet
 from tracer.reports import exports
 from tracer.reports import quality
 from tracer.reports import stats
@@ -34,6 +37,7 @@ def register(sub) -> None:
     p.add_argument("--size", type=int, default=20)
     p.add_argument("--seed", type=int)
     p.add_argument("--output", metavar="FICHIER", help=".xlsx ou .csv (grille de contrôle) ; sinon JSON")
+    p.add_argument("--by", metavar="AGENT", help="qui tire l'échantillon (défaut : l'utilisateur du système)")
     p.set_defaults(handler=cmd_sample)
 
     p = sub.add_parser("control", help="enregistre le résultat du contrôle d'une réponse")
@@ -75,14 +79,17 @@ def cmd_stats(args, ctx) -> int:
         ctx.err.print(note)
     fmt = args.format
     if fmt == "json":
-        ctx.print_json(result) if not args.output else Path(args.output).write_text(__import__("json").dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+        if args.output:
+            files.write_text(args.output, json.dumps(result, ensure_ascii=False, indent=2))
+        else:
+            ctx.print_json(result)
     elif fmt == "csv":
         data = exports.to_csv(result, by, plain=args.plain_csv)
         _write(args.output, data)
     elif fmt == "xlsx":
         if not args.output:
             fail("--format xlsx : précisez le fichier avec --output FICHIER.xlsx", 2)
-        exports.to_xlsx(result, by, Path(args.output), monthly)
+        files.write_with(args.output, lambda path: exports.to_xlsx(result, by, path, monthly))
         ctx.err.print(f"Classeur écrit : {args.output}")
     elif fmt == "html":
         title = f"Indicateurs Qual-e-Pref — {args.transparence or f'{start} au {end}'}"
@@ -117,7 +124,8 @@ def cmd_sample(args, ctx) -> int:
 
     rt = Runtime(ctx.config)
     with ctx.session() as session:
-        items = quality.sample(session, rt, args.quarter, args.size, args.seed)
+        drawn = control_sheet.draw(session, rt, args.quarter, args.size, args.seed, args.by or getpass.getuser(), ctx.now())
+        items = quality.sample(session, rt, args.quarter, args.size, drawn["seed"])
     if not args.output:
         ctx.print_json(items)
         return 0
@@ -137,13 +145,13 @@ def cmd_sample(args, ctx) -> int:
         for row in sheet.iter_rows(min_row=2):
             row[8].alignment = Alignment(wrap_text=True, vertical="top")
         sheet.column_dimensions["I"].width = 80
-        book.save(args.output)
+        files.write_with(args.output, book.save)
     else:
         buffer = io.StringIO()
         writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
         writer.writerow(head)
         writer.writerows([[str(v).replace(".", ",") if isinstance(v, float) else v for v in row] for row in rows])
-        Path(args.output).write_bytes("\ufeff".encode() + buffer.getvalue().encode("utf-8"))
+        files.write_bytes(args.output, "\ufeff".encode() + buffer.getvalue().encode("utf-8"))
     ctx.console.print(f"Échantillon de {len(items)} demande(s) écrit : {args.output}")
     return 0
 
@@ -158,7 +166,7 @@ def cmd_control(args, ctx) -> int:
 
 def _write(output: str | None, data: bytes) -> None:
     if output:
-        Path(output).write_bytes(data)
+        files.write_bytes(output, data)
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()

@@ -21,13 +21,40 @@ from tracer.core.errors import UserError
 from tracer.mail.parse import received_time_from_headers
 
 MAILDIR_NAME = re.compile(r"^(\d{9,11})\.")
-# Files met in a folder that are not messages (a file named on the command line
-# is always read): left where they are, counted and named in the summary.
-NOT_MAIL = frozenset({
-    ".json", ".csv", ".tsv", ".xlsx", ".xls", ".ods", ".pdf", ".doc", ".docx", ".odt", ".rtf", ".md", ".rst",
-    ".py", ".sh", ".toml", ".yaml", ".yml", ".ini", ".cfg", ".log", ".db", ".sqlite", ".png", ".jpg", ".jpeg",
-    ".gif", ".svg", ".zip", ".gz", ".tar", ".7z", ".xml",
+# A header field line (RFC 5322 2.2): a name of printable ASCII without colon, then « : ».
+FIELD = re.compile(rb"^([!-9;-~]{1,76})[ \t]*:")
+# Fields every message carries one of: a file whose header block names none is not mail.
+MAIL_FIELDS = frozenset({
+    b"from", b"to", b"cc", b"subject", b"date", b"message-id", b"received", b"return-path", b"delivered-to",
+    b"sender", b"reply-to", b"in-reply-to", b"references", b"mime-version", b"x-original-to", b"content-type",
+    b"content-transfer-encoding",
 })
+HEAD_BYTES = 64 * 1024
+
+
+def looks_like_mail(head: bytes) -> bool:
+    """Whether ``head`` (the start of a file) opens with an RFC 5322 header block.
+
+    The first line is a field (``Name: value``); among the fields (and their
+    continuations) up to the first line that is neither, one is a field every
+    message carries (From, Date, Received, Content-Type…). A body glued to the
+    headers without the empty line still counts: it is a damaged message, for
+    quarantine if it does not parse. An HTML page, an XML part, a SQLite WAL, a
+    CSV or a text note fails on its first line.
+    """
+    lines = head.split(b"\n")
+    if len(head) >= HEAD_BYTES:
+        lines = lines[:-1]  # the last line read may be cut
+    known = False
+    for index, line in enumerate(lines):
+        line = line.rstrip(b"\r")
+        if line[:1] in (b" ", b"\t") and index > 0:
+            continue
+        match = FIELD.match(line)
+        if match is None:
+            break
+        known = known or match.group(1).lower() in MAIL_FIELDS
+    return known
 
 
 @dataclass
@@ -39,7 +66,8 @@ class ImportItem:
 
 def iter_messages(paths: list[str | Path], skipped: list[str] | None = None) -> Iterator[ImportItem]:
     """Every message found under ``paths``; files of a folder that are not mail
-    (see NOT_MAIL) are listed in ``skipped`` instead."""
+    (no header block, see ``looks_like_mail``: whatever their name) are listed in
+    ``skipped`` instead. A file named on the command line is always read."""
     skipped = [] if skipped is None else skipped
     for given in paths:
         path = Path(given)
@@ -88,13 +116,20 @@ def _folder(path: Path, skipped: list[str]) -> Iterator[ImportItem]:
             file = root_path / name
             if name.startswith("."):
                 continue
-            if file.suffix.lower() in NOT_MAIL:
-                skipped.append(str(file))
-                continue
             if _is_mbox(file):
                 yield from _mbox(file)
-            else:
+            elif _starts_like_mail(file):
                 yield _eml(file)
+            else:
+                skipped.append(str(file))
+
+
+def _starts_like_mail(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return looks_like_mail(handle.read(HEAD_BYTES))
+    except OSError:
+        return True  # unreadable: _eml names the problem
 
 
 def _maildir(path: Path) -> Iterator[ImportItem]:

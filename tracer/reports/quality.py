@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -21,6 +21,7 @@ from tracer.core import clock
 from tracer.register import requests as register
 from tracer.reports import stats
 from tracer.core.errors import UserError
+from tracer.store import bulk
 from tracer.store.models import Event, Message, PublishedFigures, Request
 
 FREEZE_BY = ["channel", "category"]
@@ -43,6 +44,10 @@ def freeze(session: Session, rt, quarter: str, as_of: datetime, by: str, now: da
     if not by or not by.strip():
         raise UserError("--by-agent : le nom de l'agent est obligatoire pour figer des chiffres")
     start, end = stats.quarter_bounds(quarter)
+    if clock.local(now, rt.cfg.tz).date() < end:
+        last = end - timedelta(days=1)
+        raise UserError(f"le trimestre {quarter.strip().upper()} n'est pas terminé (il se termine le {last:%d/%m/%Y}) : "
+                        f"ses chiffres se figent à partir du {end:%d/%m/%Y}")
     if session.execute(select(PublishedFigures.id).where(PublishedFigures.period == quarter.upper())).first():
         raise UserError(f"les chiffres de {quarter} sont déjà figés : ils ne se modifient pas")
     figures = stats.compute(session, rt, start, end, as_of, FREEZE_BY)
@@ -123,8 +128,21 @@ def control(session: Session, rt, reference: str, result: str, notes: str | None
     if not by or not by.strip():
         raise UserError("--by : le nom de l'agent est obligatoire")
     request = register.get_request(session, reference)
+    if request.answered_at is None:
+        raise UserError(f"{request.reference} n'a pas reçu de réponse : il n'y a rien à contrôler")
+    if not in_drawn_sample(session, request.reference):
+        raise UserError(f"{request.reference} n'est dans aucun échantillon tiré (tracer sample --quarter …) : "
+                        "seules les réponses tirées au sort se contrôlent")
     register.add_event(session, request, "control", by, now, result=result, notes=notes, **grid_data)
     return request
+
+
+def in_drawn_sample(session: Session, reference: str) -> bool:
+    """Whether a recorded draw (``sample_drawn`` event) holds the reference."""
+    bulk.flush_deferred(session)
+    rows = session.execute(select(Event.data).where(Event.kind == "sample_drawn")).scalars()
+    # few draws per quarter; the JSON column is not queried inside, for SQLite and PostgreSQL alike
+    return any(reference in ((data or {}).get("references") or []) for data in rows)
 
 
 def conformity(session: Session, rt, date_from, date_to) -> dict:
