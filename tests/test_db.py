@@ -75,3 +75,58 @@ def test_a_migration_killed_half_way_leaves_no_half_schema(tmp_path):
     engine = db.open_engine(url)
     assert db.current_revision(engine) == db.SCHEMA_HEAD
     engine.dispose()
+
+
+def _demo_rows(tmp_path) -> dict[str, list[dict]]:
+    """The demo's rows (requests with their messages, events, outbox), read from a head database."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import MetaData, create_engine as plain_engine
+
+    from tracer import demo
+
+    result = demo.run(str(tmp_path / "head"), datetime(2026, 10, 15, tzinfo=timezone.utc))
+    source = plain_engine(result["database"])
+    meta = MetaData()
+    meta.reflect(source)
+    with source.connect() as conn:
+        rows = {t.name: [dict(r._mapping) for r in conn.execute(t.select())] for t in meta.sorted_tables}
+    source.dispose()
+    return rows
+
+
+def test_a_database_made_before_0002_with_its_data_upgrades_to_head(db_url, tmp_path):
+    """An old demo database (schema 0001, rows referencing requests) opens with the new code:
+    on SQLite the table rebuilds of the migrations used to fail with FOREIGN KEY constraint failed."""
+    from alembic import command
+    from sqlalchemy import MetaData
+
+    rows = _demo_rows(tmp_path)
+    old = db.make_engine(db_url)
+    command.upgrade(db.alembic_config(old), "0001")
+    meta = MetaData()
+    meta.reflect(old)
+    with old.begin() as conn:
+        for table in meta.sorted_tables:
+            keep = set(table.columns.keys())
+            data = [{k: v for k, v in row.items() if k in keep} for row in rows.get(table.name, [])]
+            if data and table.name != "alembic_version":
+                conn.execute(table.insert(), data)
+    old.dispose()
+    assert len(rows["request"]) == 40 and rows["message"] and rows["event"]
+
+    engine = db.open_engine(db_url)
+    assert db.current_revision(engine) == db.SCHEMA_HEAD
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM request")).scalar() == 40
+        assert conn.execute(text("SELECT COUNT(*) FROM message")).scalar() == len(rows["message"])
+        assert conn.execute(text("SELECT COUNT(*) FROM event")).scalar() == len(rows["event"])
+        assert conn.execute(text("SELECT COUNT(*) FROM request WHERE category IN ('reclamation', 'suggestion') "
+                                 "AND topic IS NULL")).scalar() == 0
+        orphans = conn.execute(text("SELECT COUNT(*) FROM message m LEFT JOIN request r ON r.id = m.request_id "
+                                    "WHERE m.request_id IS NOT NULL AND r.id IS NULL")).scalar()
+        assert orphans == 0
+        if engine.dialect.name == "sqlite":
+            assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1  # back on for the program
+    engine.dispose()
