@@ -241,3 +241,41 @@ def test_a_header_block_is_what_makes_mail():
     assert not looks_like_mail(b"\nFrom: a@b.fr\n")
     assert not looks_like_mail(b"SQLite format 3\x00")
     assert not looks_like_mail(b"nom;adresse\nJeanne;j@x.fr\n")
+
+
+# --------------------------------------------------------------------------
+# 13.9 show prints the message: its text (history folded), attachments, dates that took effect.
+
+
+def test_show_prints_the_citizens_text_attachments_and_when_each_event_took_effect(make_config, tmp_path):
+    from email.message import EmailMessage
+
+    cfg = make_config([{"name": "qualite", "address": BOX}])
+    msg = EmailMessage()
+    msg["From"] = "Hélène Lefèvre <helene@example.org>"
+    msg["To"] = BOX
+    msg["Subject"] = "Réclamation accueil"
+    msg["Message-ID"] = "<s1@example.org>"
+    msg["Date"] = "Mon, 06 Jul 2026 09:00:00 +0200"
+    msg.set_content("Bonjour,\n\nLe guichet était fermé à 14 h.\n\nLe 01/07/2026, la préfecture a écrit :\n"
+                    "> Nos horaires : 9 h - 16 h.\n> HISTORIQUE-CITE\n")
+    msg.add_attachment(b"%PDF-1.4 " + b"x" * 2039, maintype="application", subtype="pdf", filename="récépissé.pdf")
+    (tmp_path / "in.eml").write_bytes(bytes(msg))
+    assert cli(cfg, "import", str(tmp_path / "in.eml"), now="2026-12-04T10:00:00+01:00").returncode == 0
+    (case,) = json.loads(cli(cfg, "cases", "--json").stdout)
+    out = cli(cfg, "show", case["reference"])
+    assert out.returncode == 0, out.stderr
+    assert "Le guichet était fermé à 14 h." in out.stdout
+    assert "HISTORIQUE-CITE" not in out.stdout and "ligne(s) d'historique cité masquée(s)" in out.stdout
+    assert "Pièce jointe : récépissé.pdf (2 Ko)" in out.stdout
+    history = out.stdout.split("Historique", 1)[1]
+    first = history.splitlines()[3]  # title, head, rule, then the first event
+    assert first.startswith("06/07/2026 09:00  reçue"), first  # reception, not the import day
+    assert "enregistré le : 04/12/2026" in history
+    shown = json.loads(cli(cfg, "show", case["reference"], "--json").stdout)
+    message = shown["messages"][0]
+    assert "HISTORIQUE-CITE" in message["body"] and "HISTORIQUE-CITE" not in message["text"]
+    assert message["quoted_lines"] == 3
+    assert message["attachments"][0]["filename"] == "récépissé.pdf"
+    assert shown["events"][0]["effective_at"] == "2026-07-06T09:00:00+02:00"
+    assert shown["events"][0]["at"].startswith("2026-12-04")

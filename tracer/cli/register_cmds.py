@@ -130,15 +130,50 @@ def cmd_show(args, ctx) -> int:
     for m in view["messages"]:
         table.add_row(french.short(m["received_at"], tz), kinds.get(m["kind"], m["kind"]), m["from"] or "—", m["subject"] or "")
     c.print(table)
+    for m in view["messages"]:
+        _print_message(c, m, kinds, tz)
     table = new_table("Historique")
     table.add_column("Date", fixed=True)
     table.add_column("Événement", min_width=12)
     table.add_column("Par", min_width=8)
     table.add_column("Détails", min_width=20, wrap=True)
     for e in view["events"]:
-        table.add_row(french.short(e["at"], tz), EVENT_FR.get(e["kind"], e["kind"]), e["actor"], event_details(e["data"], tz, cfg))
+        details = event_details(e["data"], tz, cfg)
+        if french.short(e["effective_at"], tz) != french.short(e["at"], tz):
+            details = f"{details} ; enregistré le : {french.when(e['at'], tz)}" if details else f"enregistré le : {french.when(e['at'], tz)}"
+        table.add_row(french.short(e["effective_at"], tz), EVENT_FR.get(e["kind"], e["kind"]), e["actor"], details)
     c.print(table)
     return 0
+
+
+def _print_message(c, m: dict, kinds: dict, tz) -> None:
+    """One message as the agent reads it: who, when, its own text, the history folded, attachments."""
+    who = f"{m['from_name']} <{m['from']}>" if m.get("from_name") and m.get("from") else (m.get("from") or "—")
+    c.print("")
+    c.print(f"── {kinds.get(m['kind'], m['kind'])} le {french.when(m['received_at'], tz)} · de {who}")
+    if m.get("subject"):
+        c.print(f"Objet : {m['subject']}")
+    text = m.get("text") or ""
+    if text.strip():
+        c.print("\n".join("  " + line if line.strip() else "" for line in text.splitlines()))
+    elif m.get("body") is None and m["direction"] == "in":
+        c.print("  (texte purgé ou effacé)")
+    else:
+        c.print("  (sans texte)")
+    if m.get("quoted_lines"):
+        c.print(f"  [… {m['quoted_lines']} ligne(s) d'historique cité masquée(s) ; tracer show --json pour le texte entier]")
+    for a in m.get("attachments") or []:
+        c.print(f"  Pièce jointe : {a.get('filename') or '(sans nom)'} ({_size_fr(a.get('size'))})")
+
+
+def _size_fr(size) -> str:
+    if not isinstance(size, int):
+        return "taille inconnue"
+    if size < 1024:
+        return f"{size} octets"
+    if size < 1024 * 1024:
+        return f"{round(size / 1024)} Ko"
+    return f"{size / (1024 * 1024):.1f} Mo".replace(".", ",")
 
 
 def cmd_register_paper(args, ctx) -> int:

@@ -14,6 +14,7 @@ from sqlalchemy import and_, event, func, or_, select, update
 from sqlmodel import Session
 
 from tracer.core import clock
+from tracer.rules.classify import own_words
 from tracer.rules.vocabulary import CATEGORIES, DEFAULT_TOPIC, TOPIC_CATEGORIES, is_topic, topic_ids
 from tracer.core.errors import NotFound, UserError
 from tracer.store.models import Event, Message, ReferenceCounter, Request
@@ -694,13 +695,41 @@ def show_case(session: Session, rt, reference: str, as_of: datetime) -> dict:
     children = session.execute(select(Request.reference).where(Request.parent_id == request.id).order_by(Request.id)).scalars()
     view["parent"] = parent.reference if parent else None
     view["children"] = list(children)
-    view["messages"] = [message_view(m, tz) for m in messages]
+    view["messages"] = [message_view(m, tz) | _reading(m) for m in messages]
     events = session.execute(select(Event).where(Event.request_id == request.id).order_by(Event.at, Event.id)).scalars()
     view["events"] = [
-        {"at": clock.iso_local(e.at, tz), "kind": e.kind, "actor": e.actor, "data": _local_instants(e.data or {}, tz)}
+        {"at": clock.iso_local(e.at, tz), "effective_at": clock.iso_local(effective_at(e, request), tz), "kind": e.kind,
+         "actor": e.actor, "data": _local_instants(e.data or {}, tz)}
         for e in events
     ]
     return view
+
+
+# Events that tell of something that happened before it was recorded: when it took effect.
+_TOOK_EFFECT = {"answered": "sent_at", "reply_recorded": "sent_at", "acknowledged": "sent_at", "follow_up": "received_at"}
+
+
+def effective_at(e: Event, request: Request) -> datetime:
+    """When an event took effect: a backfilled message's reception, a reply's sending,
+    not the day it was imported (``at``, the recording instant, stays in the view)."""
+    if e.kind == "received":
+        return clock.from_db(request.received_at)
+    key = _TOOK_EFFECT.get(e.kind)
+    value = (e.data or {}).get(key) if key else None
+    if clock.is_instant(value):
+        return datetime.fromisoformat(value)
+    return clock.from_db(e.at)
+
+
+def _reading(m: Message) -> dict:
+    """What the agent reads: the writer's own text, the quoted history folded away."""
+    body = m.body_text or ""
+    own, _ = own_words(body) if body else ("", "")
+    own = own.rstrip()
+    def written(text: str) -> int:
+        return sum(1 for line in text.splitlines() if line.strip())
+
+    return {"text": own, "quoted_lines": max(written(body) - written(own), 0)}
 
 
 def _local_instants(data: dict, tz) -> dict:
