@@ -154,3 +154,36 @@ def test_a_reader_session_does_not_wait_for_a_writer_and_cannot_write(tmp_path):
         session.commit()
         assert session.execute(text("SELECT n FROM compteur")).scalar() == 10
     engine.dispose()
+
+
+def test_a_command_opens_the_database_and_reads_while_a_writer_holds_the_lock(make_config):
+    """Opening checks the schema's revision with a read: it does not queue behind writers.
+
+    Several polls writing batch after batch could starve a command waiting for the
+    write lock only to read the schema's revision ("database is locked" after the
+    busy timeout, seen under CI load). Here one writer holds the lock throughout.
+    """
+    config = make_config()
+    engine = db.open_engine(f"sqlite:///{config.parent / 'tracer.store.db'}")
+    held = threading.Event()
+    release = threading.Event()
+
+    def writer():
+        with engine.connect() as conn:  # BEGIN IMMEDIATE: the write lock, kept
+            conn.execute(text("SELECT 1"))
+            held.set()
+            release.wait(120)
+            conn.rollback()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert held.wait(30)
+        result = subprocess.run([sys.executable, "-m", "tracer", "--config", str(config), "cases", "--json"],
+                                capture_output=True, text=True, timeout=90)
+    finally:
+        release.set()
+        thread.join()
+        engine.dispose()
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == []

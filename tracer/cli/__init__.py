@@ -77,6 +77,18 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        from sqlalchemy.exc import DBAPIError
+
+        if not isinstance(exc, DBAPIError):
+            raise
+        # the database refused or was busy beyond its timeout: one French line, no
+        # traceback and no SQL parameters (they can quote a citizen's data)
+        from tracer.cli.tables import clean
+
+        detail = str(exc.orig).splitlines()[0] if exc.orig is not None else exc.__class__.__name__
+        sys.stderr.write(f"tracer : erreur de la base de données ({clean(detail)}) ; réessayez la commande\n")
+        return 1
     except BrokenPipeError:  # « tracer cases | head »: the reader left, nothing to say
         import os
 

@@ -76,6 +76,10 @@ class Context:
     def session(self):
         return db.session_scope(self.engine)
 
+    def reading(self):
+        """A session for a command that only reads: on SQLite it never waits for a writer."""
+        return db.read_scope(self.engine)
+
     def now(self) -> datetime:
         return clock.now()
 

@@ -73,7 +73,7 @@ def cmd_alerts(args, ctx) -> int:
 
 def cmd_status(args, ctx) -> int:
     rt = Runtime(ctx.config)
-    with ctx.session() as session:
+    with ctx.reading() as session:
         data = status_mod.status(session, rt, ctx.now())
     if args.json:
         ctx.print_json(data)

@@ -86,7 +86,7 @@ def register(sub) -> None:
 def cmd_cases(args, ctx) -> int:
     as_of = ctx.as_of(args.as_of)
     rt = Runtime(ctx.config)
-    with ctx.session() as session:
+    with ctx.reading() as session:
         cases = reg.list_cases(session, rt, status=args.status, service=args.service, category=args.category,
                                channel=args.channel, assignee=args.assignee, search=args.search, as_of=as_of,
                                received_by=as_of if args.as_of else None, limit=args.limit, offset=args.offset,
@@ -100,7 +100,7 @@ def cmd_cases(args, ctx) -> int:
 
 def cmd_show(args, ctx) -> int:
     rt = Runtime(ctx.config)
-    with ctx.session() as session:
+    with ctx.reading() as session:
         view = reg.show_case(session, rt, args.reference, ctx.as_of(args.as_of))
     if args.json:
         ctx.print_json(view)

@@ -24,7 +24,7 @@ def register(sub) -> None:
 
 def cmd_replies(args, ctx) -> int:
     rt = Runtime(ctx.config)
-    with ctx.session() as session:
+    with ctx.reading() as session:
         items = replies.unlinked(session, rt)
     if args.json:
         ctx.print_json(items)

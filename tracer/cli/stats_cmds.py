@@ -63,7 +63,7 @@ def cmd_stats(args, ctx) -> int:
             fail("précisez la période : --from AAAA-MM-JJ --to AAAA-MM-JJ (ou --transparence 2026-Q3)", 2)
         start, end = stats.parse_period(args.date_from, args.date_to)
     as_of = ctx.as_of(args.as_of)
-    with ctx.session() as session:
+    with ctx.reading() as session:
         result = stats.compute(session, rt, start, end, as_of, by)
         monthly = stats.compute(session, rt, start, end, as_of, ["month"]) if args.format == "xlsx" else None
         if args.topics:

@@ -102,7 +102,9 @@ def alembic_config(engine: Engine):
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as conn:
+    # A read: on SQLite it must not queue for the write lock behind busy pollers
+    # (every command opens the database; a starved wait ended in "database is locked")
+    with reader(engine).connect() as conn:
         if not inspect(conn).has_table("alembic_version"):
             return None
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
