@@ -72,6 +72,7 @@ class Daemon:
         self.stop_event = threading.Event()
         stopping.reset()
         self.locks = {box.name: threading.Lock() for box in cfg.mailboxes}
+        self.wanted = {box.name: threading.Event() for box in cfg.mailboxes}  # new mail announced by IDLE
         self.health = {box.name: MailboxHealth(cfg.schedule.poll_seconds) for box in cfg.mailboxes}
         self.threads: list[threading.Thread] = []
         self.scheduler = BackgroundScheduler(
@@ -82,23 +83,46 @@ class Daemon:
     # -- jobs ---------------------------------------------------------------
 
     def poll(self, name: str, force: bool = False) -> None:
+        """Poll one mailbox. ``force`` (IDLE announced new mail): even while
+        backing off, and if a poll of the mailbox is running, it polls again
+        once done, since its search may have come before the new message."""
         if self.stop_event.is_set():
             return
         health = self.health[name]
-        if not force and not health.due():
+        wanted = self.wanted[name]
+        if force:
+            wanted.set()
+        elif not health.due():
             return
         lock = self.locks[name]
-        if not lock.acquire(blocking=False):
-            return  # a poll of this mailbox is running: this one is merged into it
+        while not self.stop_event.is_set():
+            if not lock.acquire(blocking=False):
+                return  # the running poll sees ``wanted`` and polls again
+            try:
+                mine = self._poll_while_wanted(name, health, wanted)
+            finally:
+                lock.release()
+            # asked for while releasing: nobody else took the lock, poll again
+            if not mine or not wanted.is_set():
+                return
+
+    def _poll_while_wanted(self, name: str, health: "MailboxHealth", wanted: threading.Event) -> bool:
+        """Poll until no new mail was announced during the last poll; False if
+        another daemon on the same database is polling the mailbox."""
         try:
             with locks.exclusive(self.engine, f"poll:{name}") as mine:
-                if mine:  # else another daemon on the same database is polling it
+                if not mine:
+                    return False
+                while True:
+                    wanted.clear()
                     self._poll(name, health)
+                    if not wanted.is_set() or self.stop_event.is_set():
+                        return True
         except Exception as exc:  # never let one mailbox stop the daemon
             delay = health.failed()
             log.exception("boîte %s : erreur inattendue (%s) ; nouvel essai dans %d s", name, exc.__class__.__name__, delay)
-        finally:
-            lock.release()
+            wanted.clear()
+            return True
 
     def _poll(self, name: str, health: "MailboxHealth") -> None:
         box = self.cfg.mailbox(name)
@@ -182,16 +206,34 @@ class Daemon:
                     if not imap.has_idle():
                         log.info("boîte %s : IDLE non proposé, relève périodique seule", box.name)
                         return
-                    started = time.monotonic()
-                    while not self.stop_event.is_set() and time.monotonic() - started < 25 * 60:
-                        if imap.idle_wait(IDLE_SLICE_SECONDS):
-                            self.poll(box.name, force=True)
+                    self._idle_session(box, imap)
             except MailboxError:
                 # the timed poll reports the error and backs off; IDLE waits for it to recover
                 self.stop_event.wait(max(5, self.cfg.schedule.poll_seconds))
             except Exception as exc:
                 log.warning("boîte %s : IDLE interrompu (%s)", box.name, exc.__class__.__name__)
                 self.stop_event.wait(max(5, self.cfg.schedule.poll_seconds))
+
+    def _idle_session(self, box, imap) -> None:
+        """IDLE in slices on one connection (renewed every 25 minutes).
+
+        Before every slice, the inbox's UIDNEXT (STATUS) is compared with what
+        the register recorded: a message delivered before IDLE began, or whose
+        announcement the server folded into another response, is polled for
+        at once instead of waiting for the timed poll. The register is read
+        only when UIDNEXT moved.
+        """
+        started = time.monotonic()
+        checked = None  # the (UIDVALIDITY, UIDNEXT) last compared with the register
+        while not self.stop_event.is_set() and time.monotonic() - started < 25 * 60:
+            info = imap.status(box.inbox)
+            if info is not None and (info.uidvalidity, info.uidnext) != checked:
+                checked = (info.uidvalidity, info.uidnext)
+                if ingest.unrecorded(self.engine, box.name, box.inbox, info.uidvalidity, info.uidnext):
+                    self.poll(box.name, force=True)
+                    continue  # compare again: the poll may have missed what came meanwhile
+            if imap.idle_wait(IDLE_SLICE_SECONDS):
+                self.poll(box.name, force=True)
 
     # -- lifecycle ----------------------------------------------------------
 

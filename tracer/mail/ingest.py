@@ -683,6 +683,18 @@ def _mark(engine: Engine, mailbox: str, folder: str, role: str, at: datetime, er
         session.commit()
 
 
+def unrecorded(engine: Engine, mailbox: str, folder: str, uidvalidity: int, uidnext: int) -> bool:
+    """Does the folder hold a UID that no poll recorded yet (``uidnext`` as the
+    server gives it now, against the folder's committed high-water mark)?"""
+    with Session(engine) as session:
+        row = session.execute(
+            select(FolderState.uidvalidity, FolderState.last_uid).where(FolderState.mailbox == mailbox, FolderState.folder == folder)
+        ).first()
+    if row is None or row.uidvalidity != uidvalidity:
+        return True
+    return uidnext > (row.last_uid or 0) + 1
+
+
 def poll_all(engine: Engine, rt, names: Iterable[str] | None = None, now_fn: Callable[[], datetime] = clock.now) -> list[FolderReport]:
     """Poll every mailbox once; a failing mailbox does not stop the others."""
     wanted = set(names) if names else None

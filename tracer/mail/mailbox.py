@@ -251,13 +251,33 @@ class ImapMailbox:
         return self.client.has_capability("IDLE")
 
     def idle_wait(self, timeout_s: float) -> bool:
-        """Wait up to ``timeout_s`` in IDLE; True if the server announced new mail."""
+        """Wait up to ``timeout_s`` in IDLE; True if the server announced new mail.
+
+        An announcement may come with the answer to ``DONE`` (Dovecot sends
+        what it noticed while ending the IDLE): it counts as well.
+        """
         self._call("IDLE", self.client.idle)
         try:
             responses = self._call("IDLE", self.client.idle_check, timeout=timeout_s)
         finally:
-            self._call("IDLE", self.client.idle_done)
-        return any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
+            _text, ending = self._call("IDLE", self.client.idle_done)
+        return any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in [*responses, *ending])
+
+    def status(self, folder: str) -> FolderInfo | None:
+        """UIDVALIDITY, UIDNEXT and MESSAGES of ``folder`` without selecting it
+        (None when the server refuses STATUS on the selected folder)."""
+        try:
+            info = self.client.folder_status(folder, [b"UIDVALIDITY", b"UIDNEXT", b"MESSAGES"])
+        except IMAPClientError:
+            return None
+        except socket.timeout:
+            raise MailboxError(f"délai dépassé pendant l'état du dossier {folder} ({self.where})") from None
+        except (OSError, imaplib.IMAP4.abort) as exc:
+            raise MailboxError(f"connexion perdue pendant l'état du dossier {folder} ({self.where}, {exc.__class__.__name__})") from None
+        if b"UIDNEXT" not in info:
+            return None
+        return FolderInfo(uidvalidity=int(info.get(b"UIDVALIDITY", 0)), uidnext=int(info[b"UIDNEXT"]),
+                          exists=int(info.get(b"MESSAGES", 0)))
 
 
 def plan_batches(uids: list[int], sizes: dict[int, int], max_count: int, max_bytes: int) -> list[list[int]]:
