@@ -39,7 +39,7 @@ def test_classify_explains(capsys, tmp_path, monkeypatch):
     path.write_bytes(make_mail(subject="Réclamation", body="Personne ne décroche au standard, c'est inadmissible."))
     assert main(["classify", "--explain", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "Catégorie : reclamation" in out and "reclamation-mecontentement" in out and "theme-telephone" in out
+    assert "Catégorie : réclamation" in out and "reclamation-mecontentement" in out and "theme-telephone" in out
     assert main(["classify", "--json", str(path)]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["category"] == "reclamation" and data["topic"] == "accueil_telephonique"

@@ -33,10 +33,22 @@ COMMAND_MODULES = [
 ]
 
 
+class FrenchHelpFormatter(argparse.HelpFormatter):
+    """Section headings as French writes them: « Options : »."""
+
+    def start_section(self, heading):
+        if heading:
+            heading = heading[:1].upper() + heading[1:] + " "
+        super().start_section(heading)
+
+
 class FrenchArgumentParser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse's errors: usage, one French line, exit 2
-        self.print_usage(sys.stderr)
-        sys.stderr.write(f"tracer : erreur : {message}\n")
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", FrenchHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> None:  # argparse's errors: one French line, exit 2
+        sys.stderr.write(f"{self.prog} : {message} (voir « {self.prog} --help »)\n")
         raise SystemExit(2)
 
 
@@ -45,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = FrenchArgumentParser(prog="tracer", description="Traçabilité des courriels et réclamations (Qual-e-Pref).")
     parser.add_argument("--config", help="fichier de configuration TOML (sinon TRACER_CONFIG, sinon ./tracer.toml)")
     parser.add_argument("--log-format", choices=["text", "json"], default="text", help="format des journaux")
-    parser.add_argument("--version", action="version", version=f"tracer {__version__}")
+    parser.add_argument("--version", action="version", version=f"tracer {__version__}",
+                        help="affiche la version de tracer et quitte")
     sub = parser.add_subparsers(dest="command", metavar="COMMANDE", parser_class=FrenchArgumentParser)
     for name in COMMAND_MODULES:
         try:
@@ -55,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         module.register(sub)
+    french.fill_common_help(parser)
     return parser
 
 

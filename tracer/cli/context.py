@@ -90,7 +90,7 @@ class Context:
         try:
             return clock.parse_instant(value, self.config.tz)
         except ValueError:
-            fail(f"--as-of : instant ISO 8601 attendu, reçu « {value} »")
+            fail(f"--as-of : date JJ/MM/AAAA [HH:MM] ou instant ISO 8601 attendu, reçu « {value} »")
 
     def print_json(self, data: Any) -> None:
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")

@@ -52,3 +52,32 @@ def install() -> None:
     """Make argparse speak French (idempotent)."""
     argparse._ = gettext
     argparse.ngettext = ngettext
+
+
+# The help of options that mean the same in every command; an option of this
+# list given its own help by its command keeps it.
+COMMON_HELP = {
+    "json": "sortie JSON (identifiants et dates ISO 8601) au lieu du tableau",
+    "by": "qui fait l'action (identifiant de l'agent, tracé dans l'historique)",
+    "as_of": "instant de référence : JJ/MM/AAAA [HH:MM] ou ISO 8601 (défaut : maintenant)",
+    "reference": "référence de la demande (ex. PREF74-2026-00042)",
+    "reason": "motif, tracé dans l'historique",
+}
+
+
+# French placeholders for the values of options that name none (argparse would show ``--config CONFIG``).
+METAVARS = {"config": "FICHIER", "mailbox": "BOÎTE", "data_dir": "DOSSIER", "email": "ADRESSE", "reason": "MOTIF",
+            "notes": "TEXTE"}
+
+
+def fill_common_help(parser: argparse.ArgumentParser) -> None:
+    """Give the shared options their French help and placeholders, through every sub-command."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                fill_common_help(sub)
+            continue
+        if not action.help and action.dest in COMMON_HELP:
+            action.help = COMMON_HELP[action.dest]
+        if action.option_strings and action.nargs != 0 and action.metavar is None and not action.choices:
+            action.metavar = METAVARS.get(action.dest)

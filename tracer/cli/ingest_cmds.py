@@ -21,7 +21,7 @@ def register(sub) -> None:
     p.set_defaults(handler=cmd_poll)
 
     p = sub.add_parser("import", help="enregistre des messages .eml, mbox ou Maildir (reprise d'historique)")
-    p.add_argument("paths", nargs="+", metavar="CHEMIN")
+    p.add_argument("paths", nargs="+", metavar="CHEMIN", help="fichiers .eml, dossiers, mbox ou Maildir")
     p.add_argument("--mailbox", help="boîte de réception d'arrivée (défaut : la première)")
     p.add_argument("--sent", action="store_true", help="ce sont des messages envoyés (réponses)")
     p.add_argument("--json", action="store_true", help="résumé JSON")

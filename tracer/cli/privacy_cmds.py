@@ -19,7 +19,7 @@ def register(sub) -> None:
     p.set_defaults(handler=cmd_purge)
 
     p = sub.add_parser("person", help="droit d'accès (--export) et d'effacement (--erase) d'un expéditeur")
-    p.add_argument("email", metavar="EMAIL")
+    p.add_argument("email", metavar="EMAIL", help="adresse électronique de la personne")
     p.add_argument("--export", metavar="FICHIER", help="écrit en JSON tout ce qui est conservé sur cette personne")
     p.add_argument("--erase", action="store_true", help="efface ses données personnelles (tracé)")
     p.add_argument("--by", metavar="AGENT")

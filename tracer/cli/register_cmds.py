@@ -13,8 +13,9 @@ from tracer.services import Runtime
 
 def register(sub) -> None:
     p = sub.add_parser("cases", help="le registre des demandes, trié par échéance")
-    p.add_argument("--status", default="all", choices=reg.STATUSES)
-    p.add_argument("--service")
+    p.add_argument("--status", default="all", choices=reg.STATUSES,
+                   help="open : en cours, overdue : en retard, answered : répondues, excluded : exclues, all : toutes (défaut)")
+    p.add_argument("--service", metavar="SERVICE", help="seulement ce service (son nom dans la configuration)")
     p.add_argument("--category", choices=CATEGORIES, help="catégorie")
     p.add_argument("--channel", choices=reg.CHANNELS, help="canal d'arrivée : email ou paper")
     p.add_argument("--assignee", metavar="AGENT", help="demandes attribuées à cet agent")
@@ -39,7 +40,7 @@ def register(sub) -> None:
     p.add_argument("--sender", metavar="EXPEDITEUR", help="nom de l'expéditeur (obligatoire sauf --anonymous)")
     p.add_argument("--subject", required=True, metavar="OBJET", help="objet du courrier")
     p.add_argument("--service", required=True, metavar="SERVICE", help="service destinataire")
-    p.add_argument("--category", choices=CATEGORIES)
+    p.add_argument("--category", choices=CATEGORIES, help="catégorie (défaut : celle que donnent les règles)")
     p.add_argument("--topic", metavar="THEME", help="thème (réclamations et suggestions)")
     p.add_argument("--email", help="adresse électronique de l'expéditeur, s'il en a donné une")
     p.add_argument("--by", default="tracer", metavar="AGENT", help="agent qui enregistre le courrier")
@@ -50,7 +51,7 @@ def register(sub) -> None:
 
     p = sub.add_parser("reclassify", help="change la catégorie d'une demande (tracé)")
     p.add_argument("reference", metavar="REF")
-    p.add_argument("category", metavar="CATEGORIE", choices=CATEGORIES)
+    p.add_argument("category", metavar="CATEGORIE", choices=CATEGORIES, help=f"nouvelle catégorie : {', '.join(CATEGORIES)}")
     p.add_argument("--topic", metavar="THEME", help="thème (réclamations et suggestions) : " + ", ".join(topic_ids()))
     p.add_argument("--by", required=True, metavar="AGENT")
     p.add_argument("--reason")
@@ -59,7 +60,7 @@ def register(sub) -> None:
 
     p = sub.add_parser("transfer", help="transmet une demande à un autre service (tracé)")
     p.add_argument("reference", metavar="REF")
-    p.add_argument("service", metavar="SERVICE")
+    p.add_argument("service", metavar="SERVICE", help="service qui reçoit la demande")
     p.add_argument("--by", required=True, metavar="AGENT")
     p.add_argument("--reason")
     p.add_argument("--json", action="store_true")

@@ -17,7 +17,7 @@ def register(sub) -> None:
 
     p = sub.add_parser("link", help="rattache à la main un message envoyé à une demande")
     p.add_argument("reference", metavar="REF")
-    p.add_argument("message_id", metavar="MESSAGE-ID")
+    p.add_argument("message_id", metavar="MESSAGE-ID", help="Message-ID du message envoyé (tracer replies --unlinked)")
     p.add_argument("--by", required=True, metavar="AGENT")
     p.set_defaults(handler=cmd_link)
 

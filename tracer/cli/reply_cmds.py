@@ -16,7 +16,7 @@ def register(sub) -> None:
 
     p = sub.add_parser("reply", help="répond à une demande avec une réponse type")
     p.add_argument("reference", metavar="REF")
-    p.add_argument("--template", required=True, metavar="NOM")
+    p.add_argument("--template", required=True, metavar="NOM", help="nom de la réponse type (tracer templates)")
     p.add_argument("--by", required=True, metavar="AGENT")
     p.add_argument("--set", action="append", default=[], metavar="CLE=VALEUR", help="valeur libre pour le modèle")
     p.add_argument("--preview", action="store_true", help="affiche la réponse sans l'envoyer")

@@ -25,9 +25,9 @@ def register(sub) -> None:
     report.set_defaults(handler=cmd_report)
 
     p = sub.add_parser("classify", help="classe un message .eml et explique la décision")
-    p.add_argument("file", metavar="FICHIER.eml")
+    p.add_argument("file", metavar="FICHIER.eml", help="le message à classer")
     p.add_argument("--explain", action="store_true", help="montre chaque règle évaluée")
-    p.add_argument("--mailbox", metavar="NOM")
+    p.add_argument("--mailbox", metavar="NOM", help="comme reçu par cette boîte (défaut : la première)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_classify)
 
@@ -112,8 +112,7 @@ def cmd_train(args, ctx) -> int:
 
 
 def cmd_report(args, ctx) -> int:
-    from datetime import datetime
-
+    from tracer.core import clock
     from tracer.cli.tables import CATEGORY_FR, new_table
     from tracer.reports import corrections
     from tracer.rules.vocabulary import CATEGORIES
@@ -122,9 +121,9 @@ def cmd_report(args, ctx) -> int:
     since = None
     if args.depuis:
         try:
-            since = datetime.fromisoformat(args.depuis).replace(tzinfo=ctx.config.tz)
+            since = clock.parse_instant(args.depuis, ctx.config.tz)
         except ValueError:
-            fail(f"--depuis : date invalide « {args.depuis} » (attendu AAAA-MM-JJ)", 2)
+            fail(f"--depuis : date invalide « {args.depuis} » (attendu JJ/MM/AAAA ou AAAA-MM-JJ)", 2)
     with ctx.session() as session:
         data = corrections.report(session, now, since)
     if args.json:

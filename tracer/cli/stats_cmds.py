@@ -7,6 +7,7 @@ import json
 import sys
 
 from tracer.core import files
+from tracer.core import french
 from tracer.reports import control_sheet
 from tracer.reports import exports
 from tracer.reports import quality
@@ -23,9 +24,10 @@ def register(sub) -> None:
     p.add_argument("--transparence", metavar="TRIMESTRE", help="tableau public trimestriel (ex. 2026-Q3)")
     p.add_argument("--as-of", metavar="T")
     p.add_argument("--by", nargs="+", default=[], metavar="CLE", help=f"regroupement : {', '.join(stats.KEYS)}")
-    p.add_argument("--format", choices=["table", "json", "csv", "xlsx", "html"], default="table")
+    p.add_argument("--format", choices=["table", "json", "csv", "xlsx", "html"], default="table",
+                   help="tableau (défaut), JSON, CSV pour Excel, classeur XLSX ou page HTML")
     p.add_argument("--plain-csv", action="store_true", help="CSV avec virgule et point décimal, sans BOM")
-    p.add_argument("--output", metavar="FICHIER")
+    p.add_argument("--output", metavar="FICHIER", help="écrit dans ce fichier (obligatoire pour xlsx)")
     p.add_argument("--freeze", metavar="TRIMESTRE", help="fige les chiffres publiés du trimestre (ex. 2026-Q3)")
     p.add_argument("--by-agent", metavar="AGENT", help="avec --freeze : qui publie")
     p.add_argument("--topics", action="store_true", help="répartition des réclamations et suggestions par thème")
@@ -33,17 +35,18 @@ def register(sub) -> None:
     p.set_defaults(handler=cmd_stats)
 
     p = sub.add_parser("sample", help="échantillon aléatoire de demandes répondues pour le contrôle trimestriel")
-    p.add_argument("--quarter", required=True, metavar="TRIMESTRE")
-    p.add_argument("--size", type=int, default=20)
-    p.add_argument("--seed", type=int)
-    p.add_argument("--output", metavar="FICHIER", help=".xlsx ou .csv (grille de contrôle) ; sinon JSON")
+    p.add_argument("--quarter", required=True, metavar="TRIMESTRE", help="trimestre contrôlé (ex. 2026-Q3)")
+    p.add_argument("--size", type=int, default=20, metavar="N", help="nombre de demandes tirées (défaut : 20)")
+    p.add_argument("--seed", type=int, metavar="N", help="graine du tirage, pour le refaire à l'identique")
+    p.add_argument("--output", metavar="FICHIER", help=".xlsx ou .csv (grille de contrôle) ; sinon un tableau")
     p.add_argument("--by", metavar="AGENT", help="qui tire l'échantillon (défaut : l'utilisateur du système)")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_sample)
 
     p = sub.add_parser("control", help="enregistre le résultat du contrôle d'une réponse")
     p.add_argument("reference", metavar="REF")
-    p.add_argument("--result", required=True, choices=["conforme", "non_conforme"])
-    p.add_argument("--notes")
+    p.add_argument("--result", required=True, choices=["conforme", "non_conforme"], help="résultat du contrôle")
+    p.add_argument("--notes", help="observations du contrôleur")
     p.add_argument("--by", required=True, metavar="AGENT")
     p.set_defaults(handler=cmd_control)
 
@@ -60,40 +63,51 @@ def cmd_stats(args, ctx) -> int:
         by = by or ["channel", "category"]
     else:
         if not args.date_from or not args.date_to:
-            fail("précisez la période : --from AAAA-MM-JJ --to AAAA-MM-JJ (ou --transparence 2026-Q3)", 2)
+            fail("précisez la période : --from JJ/MM/AAAA --to JJ/MM/AAAA (ou --transparence 2026-Q3)", 2)
         start, end = stats.parse_period(args.date_from, args.date_to)
     as_of = ctx.as_of(args.as_of)
+    from tracer.rules.vocabulary import TOPIC_CATEGORIES
+
+    categories = TOPIC_CATEGORIES if "topic" in by else None  # a topics table: complaints and suggestions only
     with ctx.reading() as session:
-        result = stats.compute(session, rt, start, end, as_of, by)
+        result = stats.compute(session, rt, start, end, as_of, by, categories)
         monthly = stats.compute(session, rt, start, end, as_of, ["month"]) if args.format == "xlsx" else None
-        if args.topics:
-            result["groups"] = [g for g in result["groups"] if g["key"]["category"] in ("reclamation", "suggestion")]
         if args.conformity:
             result["conformity"] = quality.conformity(session, rt, start, end)
         published = quality.frozen_for(session, start, end)
         frozen = quality.compare(session, rt, published) if published else None
     if frozen:
         result["frozen"] = frozen
-        note = (f"Chiffres figés le {frozen['frozen_at']} par {frozen['frozen_by']} pour {frozen['period']}"
-                + (" ; les données actuelles diffèrent des chiffres publiés (voir « frozen »)." if frozen["differs"] else "."))
+        note = (f"Chiffres figés le {french.when(frozen['frozen_at'], ctx.config.tz)} par {frozen['frozen_by']} "
+                f"pour {_period_fr(frozen['period'])}"
+                + (" ; les données actuelles diffèrent des chiffres publiés (voir « Chiffres publiés » ci-dessous, "
+                   "ou la clé « frozen » du JSON)." if frozen["differs"] else "."))
         ctx.err.print(note)
     fmt = args.format
+    services = exports.service_labels(ctx.config)
     if fmt == "json":
         if args.output:
             files.write_text(args.output, json.dumps(result, ensure_ascii=False, indent=2))
+            ctx.err.print(f"Indicateurs (JSON) écrits : {args.output}")
         else:
             ctx.print_json(result)
     elif fmt == "csv":
-        data = exports.to_csv(result, by, plain=args.plain_csv)
+        data = exports.to_csv(result, by, plain=args.plain_csv, services=services)
         _write(args.output, data)
+        if args.output:
+            ctx.err.print(f"Tableau CSV écrit : {args.output}")
     elif fmt == "xlsx":
         if not args.output:
             fail("--format xlsx : précisez le fichier avec --output FICHIER.xlsx", 2)
-        files.write_with(args.output, lambda path: exports.to_xlsx(result, by, path, monthly))
+        sheet = f"Transparence {args.transparence.upper()}" if args.transparence else None
+        files.write_with(args.output, lambda path: exports.to_xlsx(result, by, path, monthly, services, sheet, ctx.config.tz))
         ctx.err.print(f"Classeur écrit : {args.output}")
     elif fmt == "html":
-        title = f"Indicateurs Qual-e-Pref — {args.transparence or f'{start} au {end}'}"
-        _write(args.output, exports.to_html(result, by, title).encode("utf-8"))
+        what = french.quarter(args.transparence) if args.transparence else french.period(start, end)
+        title = f"Indicateurs Qual-e-Pref — {what}"
+        _write(args.output, exports.to_html(result, by, title, services).encode("utf-8"))
+        if args.output:
+            ctx.err.print(f"Page HTML écrite : {args.output}")
     else:
         ctx.console.print(stats_table(result, by, ctx.config))
         if frozen and frozen["differs"]:
@@ -113,45 +127,49 @@ def _freeze(args, ctx, rt) -> int:
     if args.format == "json":
         ctx.print_json(figures)
     else:
-        ctx.console.print(f"Chiffres de {args.freeze.upper()} figés (arrêtés au {figures['period']['as_of']}).")
+        ctx.console.print(f"Chiffres du {french.quarter(args.freeze)} figés (arrêtés au "
+                          f"{french.when(figures['period']['as_of'], ctx.config.tz)}).")
         ctx.console.print(stats_table(figures, quality.FREEZE_BY, ctx.config))
     return 0
 
 
-def cmd_sample(args, ctx) -> int:
-    import csv
-    import io
+def sample_table(items: list[dict], quarter: str, cfg):
+    from tracer.core import french
+    from tracer.cli.tables import new_table, service_label
 
+    table = new_table(f"Échantillon de contrôle, {french.quarter(quarter)} : {len(items)} demande(s)",
+                      empty="Aucune demande répondue sur le trimestre.")
+    table.add_column("Référence", fixed=True)
+    table.add_column("Reçue le", fixed=True)
+    table.add_column("Répondue le", fixed=True)
+    table.add_column("Délai (j)", fixed=True, justify="right")
+    table.add_column("À temps", fixed=True)
+    table.add_column("Catégorie", min_width=11, drop=2)
+    table.add_column("Service", min_width=10, drop=1)
+    table.add_column("Objet", min_width=14)
+    for i in items:
+        table.add_row(i["reference"], french.day(i["received_at"]), french.day(i["answered_at"]),
+                      french.number(float(i["delay_days"])), "oui" if i["on_time"] else "non",
+                      french.category(i["category"]), service_label(cfg, i["service"]), i["subject"] or "(sans objet)")
+    return table
+
+
+def cmd_sample(args, ctx) -> int:
     rt = Runtime(ctx.config)
     with ctx.session() as session:
         drawn = control_sheet.draw(session, rt, args.quarter, args.size, args.seed, args.by or getpass.getuser(), ctx.now())
         items = quality.sample(session, rt, args.quarter, args.size, drawn["seed"])
-    if not args.output:
+    if args.json:
         ctx.print_json(items)
         return 0
-    head, rows = quality.sample_rows(items)
+    if not args.output:
+        ctx.console.print(sample_table(items, args.quarter, ctx.config))
+        return 0
+    head, rows = quality.sample_rows(items, rt)
     if args.output.endswith(".xlsx"):
-        from openpyxl import Workbook
-        from openpyxl.styles import Alignment, Font
-
-        book = Workbook()
-        sheet = book.active
-        sheet.title = f"Contrôle {args.quarter.upper()}"
-        sheet.append(head)
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for row in rows:
-            sheet.append(row)
-        for row in sheet.iter_rows(min_row=2):
-            row[8].alignment = Alignment(wrap_text=True, vertical="top")
-        sheet.column_dimensions["I"].width = 80
-        files.write_with(args.output, book.save)
+        files.write_with(args.output, lambda path: exports.control_grid_xlsx(head, rows, f"Contrôle {args.quarter.upper()}", path))
     else:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-        writer.writerow(head)
-        writer.writerows([[str(v).replace(".", ",") if isinstance(v, float) else v for v in row] for row in rows])
-        files.write_bytes(args.output, "\ufeff".encode() + buffer.getvalue().encode("utf-8"))
+        files.write_bytes(args.output, exports.control_grid_csv(head, rows))
     ctx.console.print(f"Échantillon de {len(items)} demande(s) écrit : {args.output}")
     return 0
 
@@ -160,8 +178,15 @@ def cmd_control(args, ctx) -> int:
     rt = Runtime(ctx.config)
     with ctx.session() as session:
         quality.control(session, rt, args.reference, args.result, args.notes, args.by, ctx.now())
-    ctx.console.print(f"Contrôle enregistré pour {args.reference} : {args.result.replace('_', ' ')}.")
+    ctx.console.print(f"Contrôle enregistré pour {args.reference} : {french.result(args.result)}.")
     return 0
+
+
+def _period_fr(period) -> str:
+    """A frozen period (``{"from": …, "to": …}`` or a quarter's name) in French."""
+    if isinstance(period, dict) and period.get("from") and period.get("to"):
+        return french.period(period["from"], period["to"])
+    return french.quarter(str(period)) if period else "—"
 
 
 def _write(output: str | None, data: bytes) -> None:

@@ -26,9 +26,19 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+# What a French user types: « 02/12/2026 », « 02/12/2026 20:16 », « 02/12/2026 à 20h16 ».
+_FR_DAY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:(?:\s+à\s+|\s+|T)(\d{1,2})[:h](\d{2}))?")
+
+
 def parse_instant(text: str, tz: ZoneInfo = PARIS) -> datetime:
-    """ISO 8601 instant; a naive value or a bare date is read in ``tz``."""
-    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    """ISO 8601 instant, or ``JJ/MM/AAAA`` with an optional ``HH:MM``; a naive value or a bare date is read in ``tz``."""
+    text = (text or "").strip()
+    m = _FR_DAY.fullmatch(text)
+    if m:
+        value = datetime(int(m.group(3)), int(m.group(2)), int(m.group(1)), int(m.group(4) or 0), int(m.group(5) or 0),
+                         tzinfo=tz)
+        return value.astimezone(UTC)
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
     return value.astimezone(UTC)
@@ -43,7 +53,21 @@ def is_instant(value) -> bool:
 
 
 def parse_day(text: str) -> date:
-    return date.fromisoformat(text.strip())
+    """``AAAA-MM-JJ`` or ``JJ/MM/AAAA`` (ValueError otherwise)."""
+    text = (text or "").strip()
+    m = _FR_DAY.fullmatch(text)
+    if m and m.group(4) is None:
+        return date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+    return date.fromisoformat(text)
+
+
+def is_day(text: str) -> bool:
+    """Is ``text`` a bare date (ISO or French), not an instant?"""
+    try:
+        parse_day(text)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def to_db(value: datetime | None) -> datetime | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
@@ -262,8 +263,51 @@ def load(explicit: str | None = None) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{path} : syntaxe TOML invalide ({exc})"]) from None
+        raise ConfigError([f"{path} : {toml_error_fr(exc)}"]) from None
     return from_dict(data, path)
+
+
+# tomllib's messages (Python 3.11 to 3.13), in French; an unknown one is kept as written.
+_TOML_FR = [
+    (r"Invalid statement", "instruction invalide"),
+    (r"Expected newline or end of document after a statement", "fin de ligne attendue après une instruction"),
+    (r"Cannot overwrite a value", "cette valeur est déjà définie"),
+    (r"Expected '\]' at the end of a table declaration", "« ] » attendu à la fin du nom de section"),
+    (r"Expected '\]\]' at the end of an array declaration", "« ]] » attendu à la fin du nom de section"),
+    (r"Expected '=' after a key in a key/value pair", "« = » attendu après la clé"),
+    (r"Invalid initial character for a key part", "caractère invalide au début d'une clé"),
+    (r"Unclosed array", "liste non fermée (« ] » manquant)"),
+    (r"Unclosed inline table", "table en ligne non fermée (« } » manquant)"),
+    (r"Unescaped '\\' in a string", "« \\ » non échappé dans une chaîne"),
+    (r"Invalid hex value", "valeur hexadécimale invalide"),
+    (r"Escaped character is not a Unicode scalar value", "caractère échappé invalide"),
+    (r"Unterminated string", "chaîne non terminée (guillemet fermant manquant)"),
+    (r"Invalid date or datetime", "date ou heure invalide"),
+    (r"Invalid value", "valeur invalide"),
+    (r"Cannot declare (.+) twice", "{0} déclaré deux fois"),
+    (r"Cannot mutate immutable namespace (.+)", "{0} ne peut plus être modifié"),
+    (r"Cannot redefine namespace (.+)", "section {0} redéfinie"),
+    (r"Duplicate inline table key (.+)", "clé {0} en double"),
+    (r"Found invalid character (.+)", "caractère invalide {0}"),
+    (r"Illegal character (.+)", "caractère interdit {0}"),
+    (r"Expected (.+)", "{0} attendu"),
+]
+
+
+def toml_error_fr(exc: Exception) -> str:
+    """``Expected ']' … (at line 1, column 8)`` -> ``syntaxe TOML invalide ligne 1, colonne 8 : « ] » attendu …``."""
+    text = str(exc)
+    where = ""
+    m = re.fullmatch(r"(.*) \(at (?:line (\d+), column (\d+)|(end of document))\)", text, re.S)
+    if m:
+        text = m.group(1)
+        where = " en fin de fichier" if m.group(4) else f" ligne {m.group(2)}, colonne {m.group(3)}"
+    for pattern, french in _TOML_FR:
+        found = re.fullmatch(pattern, text)
+        if found:
+            text = french.format(*found.groups())
+            break
+    return f"syntaxe TOML invalide{where} : {text}"
 
 
 def from_dict(data: dict, path: Path | None = None) -> Config:

@@ -163,24 +163,11 @@ def percent(value) -> str:
     return "—" if value is None else f"{number(float(value))} %"
 
 
-_FR_DAY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:(?:\s+à\s+|\s+|T)(\d{1,2})[:h](\d{2}))?")
-
-
 def parse_day(text: str) -> date:
     """``JJ/MM/AAAA`` or ISO ``AAAA-MM-JJ`` (ValueError otherwise)."""
-    text = (text or "").strip()
-    m = _FR_DAY.fullmatch(text)
-    if m and m.group(4) is None:
-        return date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
-    return date.fromisoformat(text)
+    return clock.parse_day(text)
 
 
 def parse_instant(text: str, tz: ZoneInfo = clock.PARIS) -> datetime:
     """ISO 8601, or ``JJ/MM/AAAA`` with an optional ``HH:MM`` (``à`` allowed), read in ``tz``; aware UTC."""
-    text = (text or "").strip()
-    m = _FR_DAY.fullmatch(text)
-    if m:
-        hour, minute = int(m.group(4) or 0), int(m.group(5) or 0)
-        value = datetime(int(m.group(3)), int(m.group(2)), int(m.group(1)), hour, minute, tzinfo=tz)
-        return value.astimezone(clock.UTC)
     return clock.parse_instant(text, tz)

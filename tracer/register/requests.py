@@ -484,12 +484,12 @@ def register_paper(
 
 def _parse_received(text: str, tz) -> datetime:
     try:
-        if len(text.strip()) == 10:
-            day = date.fromisoformat(text.strip())
+        if clock.is_day(text):
+            day = clock.parse_day(text)
             return datetime.combine(day, time(12, 0), tzinfo=tz).astimezone(clock.UTC)
         return clock.parse_instant(text, tz)
     except ValueError:
-        raise UserError(f"--received : date AAAA-MM-JJ ou instant ISO 8601 attendu, reçu « {text} »") from None
+        raise UserError(f"--received : date JJ/MM/AAAA (ou AAAA-MM-JJ) ou instant attendu, reçu « {text} »") from None
 
 
 def _require_agent(by: str) -> None:

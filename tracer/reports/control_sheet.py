@@ -113,32 +113,37 @@ def sheet(session: Session, rt, quarter: str) -> dict | None:
 def to_xlsx(data: dict, path: Path, tz) -> None:
     """The filled grid: one row per request of the sample, one column per criterion, results below."""
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    from tracer.core import french
+    from tracer.reports import exports
 
     book = Workbook()
     ws = book.active
     ws.title = f"Contrôle {data['quarter']}"
-    ws.append([f"Contrôle qualité du {data['quarter']} : échantillon de {data['total']} réponse(s), graine {data['seed']}, "
-               f"tiré le {clock.local(data['drawn_at'], tz).strftime('%d/%m/%Y %H:%M')} par {data['drawn_by']}"])
+    ws.append([f"Contrôle qualité du {french.quarter(data['quarter'])} : échantillon de {data['total']} réponse(s), graine {data['seed']}, "
+               f"tiré le {french.when(data['drawn_at'], tz)} par {data['drawn_by']}"])
     ws["A1"].font = Font(bold=True, size=12)
     head = ["Référence", "Catégorie", "Service", "Reçue le", "Répondue le", "Échéance", "Délai (jours)", "Dans les délais"]
     head += [title for _, title in CRITERIA] + ["Résultat", "Observations", "Contrôlé par", "Contrôlé le"]
     ws.append(head)
-    for cell in ws[2]:
-        cell.font = Font(bold=True, color="FFFFFF")
-        cell.fill = PatternFill("solid", fgColor="000091")
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
+    exports.style_header(ws[2])
     for i in data["items"]:
         if i["missing"]:
             ws.append([i["reference"], "demande introuvable ou sans réponse"])
             continue
         c = i["control"] or {}
         grid = c.get("grid") or {}
-        ws.append([i["reference"], i["category"], i["service"], i["received_at"], i["answered_at"], i["deadline"],
+        ws.append([i["reference"], french.category(i["category"]), i["service"], exports.local_cell(i["received_at"], tz),
+                   exports.local_cell(i["answered_at"], tz), exports.local_cell(i["deadline"], tz),
                    i["delay_days"], "oui" if i["on_time"] else "non"]
                   + [("oui" if grid[k] else "non") if k in grid else "" for k, _ in CRITERIA]
                   + [{"conforme": "Conforme", "non_conforme": "Non conforme"}.get(c.get("result"), "Non contrôlée"),
-                     c.get("notes") or "", c.get("by") or "", c.get("at") or ""])
+                     c.get("notes") or "", c.get("by") or "", exports.local_cell(c.get("at"), tz)])
+    last = ws.max_row
+    exports.finish_table(ws, 2, last, {7: exports.DELAY_FORMAT})
+    exports.yes_no_validation(ws, [get_column_letter(9 + n) for n in range(len(CRITERIA))], 3, last)
     ws.append([])
     ws.append([f"{data['done']} / {data['total']} contrôlées ; {data['conformes']} conforme(s)"])
     ws.append(["Critère", "Contrôlées", "Respecté", "Taux (%)"])
@@ -146,6 +151,5 @@ def to_xlsx(data: dict, path: Path, tz) -> None:
         cell.font = Font(bold=True)
     for c in data["criteria"]:
         ws.append([c["label"], c["checked"], c["met"], c["rate"]])
-    for column in ws.columns:
-        ws.column_dimensions[column[1].column_letter].width = 16
+        ws.cell(row=ws.max_row, column=4).number_format = exports.RATE_FORMAT
     book.save(path)

@@ -5,10 +5,18 @@ from __future__ import annotations
 import csv
 import html
 import io
+from datetime import datetime
 from pathlib import Path
 
+from tracer.core import clock
+from tracer.core import french
 from tracer.rules.vocabulary import topic_ids, topic_label
 from tracer.reports.stats import TARGET
+
+RATE_FORMAT = '0.00" %"'   # the value stays the JSON's percent (84.71), shown « 84,71 % »
+DELAY_FORMAT = "0.00"
+DATE_FORMAT = "dd/mm/yyyy hh:mm"
+HEADER_BLUE = "000091"
 
 FIGURES = [
     ("received", "Reçues"),
@@ -42,7 +50,7 @@ DEFINITIONS = [
     ("Période", "Demandes reçues du premier jour inclus (0 h, heure de Paris) au dernier jour exclu."),
     ("Périmètre", "Demandes d'information, réclamations et suggestions ; les messages hors périmètre et automatiques ne sont pas comptés ; une demande non classée compte comme demande d'information."),
     ("Reçues", "Demandes du périmètre reçues pendant la période (heure de réception par la boîte : INTERNALDATE)."),
-    ("Répondues", "Parmi elles, celles qui ont reçu une première réponse de fond à la date d'arrêté (as_of) ; un accusé de réception ne compte pas."),
+    ("Répondues", "Parmi elles, celles qui ont reçu une première réponse de fond à la date d'arrêté des chiffres ; un accusé de réception ne compte pas."),
     ("Dans les délais", "Répondues au plus tard à l'échéance (fin du N-ième jour ouvré après le jour de réception)."),
     ("Hors délais", "Répondues après l'échéance, plus les demandes sans réponse dont l'échéance est dépassée à la date d'arrêté."),
     ("En attente", "Sans réponse, échéance non encore atteinte : exclues du taux."),
@@ -53,16 +61,90 @@ DEFINITIONS = [
 ]
 
 
-def label(key: str, value) -> str:
+def label(key: str, value, services: dict | None = None) -> str:
+    """A group's key as a person reads it: labels, « juillet 2026 », « 3e trimestre 2026 »."""
     if value is None:
         return "—"
-    return VALUE_LABELS.get(value, str(value)) if key in ("category", "channel", "topic") else str(value)
+    if key in ("category", "channel", "topic"):
+        return VALUE_LABELS.get(value, str(value))
+    if key == "month":
+        return french.month(value)
+    if key == "week":
+        return french.week(value)
+    if key == "quarter":
+        return french.quarter(value)
+    if key == "service" and services:
+        return services.get(value, value)
+    return str(value)
 
 
-def rows(result: dict, by: list[str]) -> list[list]:
+def service_labels(cfg) -> dict[str, str]:
+    return {s.name: (s.label or s.name) for s in (getattr(cfg, "services", None) or [])}
+
+
+def local_cell(value, tz=clock.PARIS):
+    """An instant (ISO text or datetime) as a spreadsheet cell: a naive local datetime."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return clock.local(value, tz).replace(tzinfo=None, microsecond=0)
+
+
+def style_header(row) -> None:
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    for cell in row:
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = PatternFill("solid", fgColor=HEADER_BLUE)
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+
+
+def finish_table(ws, header_row: int, last_row: int, formats: dict[int, str] | None = None, max_width: int = 60) -> None:
+    """A table a référent can hand out: header frozen, filters on, number and date formats, widths that fit."""
+    from openpyxl.utils import get_column_letter
+
+    formats = formats or {}
+    columns = ws.max_column
+    ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+    if last_row > header_row:
+        ws.auto_filter.ref = f"A{header_row}:{get_column_letter(columns)}{last_row}"
+    for col in range(1, columns + 1):
+        width = 8
+        for row in range(header_row, last_row + 1):
+            cell = ws.cell(row=row, column=col)
+            if row > header_row:
+                if isinstance(cell.value, datetime):
+                    cell.number_format = DATE_FORMAT
+                elif col in formats and isinstance(cell.value, (int, float)):
+                    cell.number_format = formats[col]
+            text = cell.value
+            shown = 16 if isinstance(text, datetime) else len(french.number(text) if isinstance(text, float) else str(text or ""))
+            if row == header_row:
+                shown = max(len(word) for word in str(text or "").split() or [""]) + 2  # a header may wrap at spaces
+            width = max(width, min(shown + 2, max_width))
+        ws.column_dimensions[get_column_letter(col)].width = width
+
+
+def yes_no_validation(ws, column_letters: list[str], first_row: int, last_row: int) -> None:
+    """oui / non drop-down lists on the grid's criteria."""
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    if last_row < first_row or not column_letters:
+        return
+    check = DataValidation(type="list", formula1='"oui,non"', allow_blank=True, showDropDown=False,
+                           showErrorMessage=True, showInputMessage=True)
+    check.error, check.errorTitle = "Répondre « oui » ou « non ».", "Valeur refusée"
+    check.prompt, check.promptTitle = "oui ou non", "Critère"
+    ws.add_data_validation(check)
+    for letter in column_letters:
+        check.add(f"{letter}{first_row}:{letter}{last_row}")
+
+
+def rows(result: dict, by: list[str], services: dict | None = None) -> list[list]:
     out = []
     for group in result["groups"]:
-        out.append([label(k, group["key"][k]) for k in by] + [group[f] for f, _ in FIGURES])
+        out.append([label(k, group["key"][k], services) for k in by] + [group[f] for f, _ in FIGURES])
     out.append((["Total"] + [""] * (len(by) - 1) if by else []) + [result["total"][f] for f, _ in FIGURES])
     return out
 
@@ -79,46 +161,53 @@ def french_number(value) -> str:
     return str(value)
 
 
-def to_csv(result: dict, by: list[str], plain: bool = False) -> bytes:
+def to_csv(result: dict, by: list[str], plain: bool = False, services: dict | None = None) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter="," if plain else ";", lineterminator="\r\n")
     writer.writerow(headers(by))
-    for row in rows(result, by):
+    for row in rows(result, by, services):
         writer.writerow([("" if v is None else v) if plain else (french_number(v) if not isinstance(v, str) else v) for v in row])
     text = buffer.getvalue()
     return text.encode("utf-8") if plain else "\ufeff".encode("utf-8") + text.encode("utf-8")
 
 
-def to_xlsx(result: dict, by: list[str], path: Path, monthly: dict | None = None) -> None:
+def period_title(result: dict, tz=clock.PARIS) -> str:
+    period = result["period"]
+    return (f"Indicateurs {french.period(period['from'], period['to'])}, "
+            f"arrêtés au {french.when(period['as_of'], tz)}")
+
+
+def to_xlsx(result: dict, by: list[str], path: Path, monthly: dict | None = None, services: dict | None = None,
+            sheet_title: str | None = None, tz=clock.PARIS) -> None:
     from openpyxl import Workbook
     from openpyxl.chart import LineChart, Reference
-    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.styles import Font, PatternFill
 
     book = Workbook()
     sheet = book.active
-    sheet.title = ("Par " + ", ".join(KEY_LABELS[k].lower() for k in by))[:31] if by else "Ensemble"
-    period = result["period"]
-    sheet.append([f"Indicateurs du {period['from']} au {period['to']} (exclu), arrêtés au {period['as_of']}"])
+    sheet.title = (sheet_title or (("Par " + ", ".join(KEY_LABELS[k].lower() for k in by)) if by else "Ensemble"))[:31]
+    sheet.append([period_title(result, tz)])
     sheet["A1"].font = Font(bold=True, size=12)
     sheet.append(headers(by))
-    for cell in sheet[2]:
-        cell.font = Font(bold=True, color="FFFFFF")
-        cell.fill = PatternFill("solid", fgColor="000091")
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
+    style_header(sheet[2])
     red = PatternFill("solid", fgColor="F8C6C6")
     rate_col = len(by) + 6
-    for row in rows(result, by):
+    for row in rows(result, by, services):
         sheet.append(row)
         cell = sheet.cell(row=sheet.max_row, column=rate_col)
         if isinstance(cell.value, (int, float)) and cell.value < TARGET:
             cell.fill = red
-    for column in sheet.columns:
-        sheet.column_dimensions[column[1].column_letter].width = 18
+    for cell in sheet[sheet.max_row]:
+        cell.font = Font(bold=True)  # the total
+    finish_table(sheet, 2, sheet.max_row, {rate_col: RATE_FORMAT, rate_col + 1: DELAY_FORMAT, rate_col + 2: DELAY_FORMAT})
+    sheet.column_dimensions["A"].width = max(sheet.column_dimensions["A"].width, 14)
     if monthly and monthly["groups"]:
         chart_sheet = book.create_sheet("Taux mensuel")
         chart_sheet.append(["Mois", "Taux dans les délais (%)", "Objectif (%)"])
+        style_header(chart_sheet[1])
         for group in monthly["groups"]:
-            chart_sheet.append([group["key"]["month"], group["rate_on_time"], TARGET])
+            chart_sheet.append([french.month(group["key"]["month"]), group["rate_on_time"], TARGET])
+        finish_table(chart_sheet, 1, chart_sheet.max_row, {2: RATE_FORMAT, 3: RATE_FORMAT})
         chart = LineChart()
         chart.title = "Taux de réponse dans les délais, par mois"
         chart.y_axis.title = "%"
@@ -132,19 +221,54 @@ def to_xlsx(result: dict, by: list[str], path: Path, monthly: dict | None = None
         _topics_chart(book, result)
     defs = book.create_sheet("Définitions")
     defs.append(["Indicateur", "Mode de calcul"])
-    for cell in defs[1]:
-        cell.font = Font(bold=True)
+    style_header(defs[1])
     for name, text in DEFINITIONS:
         defs.append([name, text])
+    defs.freeze_panes = "A2"
     defs.column_dimensions["A"].width = 28
     defs.column_dimensions["B"].width = 110
     book.save(path)
 
 
-def to_html(result: dict, by: list[str], title: str) -> str:
+def control_grid_xlsx(head: list[str], rows_: list[list], title: str, path: Path, grid: list[str] | None = None) -> None:
+    """``tracer sample --output grille.xlsx``: dates as dates, oui/non drop-downs on the criteria."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = title[:31]
+    sheet.append(head)
+    style_header(sheet[1])
+    for row in rows_:
+        sheet.append(row)
+    text_col = head.index("Texte de la réponse") + 1 if "Texte de la réponse" in head else None
+    finish_table(sheet, 1, sheet.max_row, {head.index("Délai (jours)") + 1: DELAY_FORMAT} if "Délai (jours)" in head else {})
+    if text_col:
+        letter = get_column_letter(text_col)
+        sheet.column_dimensions[letter].width = 80
+        for row in sheet.iter_rows(min_row=2, min_col=text_col, max_col=text_col):
+            row[0].alignment = Alignment(wrap_text=True, vertical="top")
+    grid = grid if grid is not None else head[text_col:] if text_col else []
+    yes_no_validation(sheet, [get_column_letter(head.index(g) + 1) for g in grid], 2, max(sheet.max_row, 2))
+    book.save(path)
+
+
+def control_grid_csv(head: list[str], rows_: list[list]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(head)
+    for row in rows_:
+        writer.writerow([f"{v:%d/%m/%Y %H:%M}" if isinstance(v, datetime) else french_number(v) if isinstance(v, float)
+                         else ("" if v is None else v) for v in row])
+    return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
+
+
+def to_html(result: dict, by: list[str], title: str, services: dict | None = None) -> str:
     head = "".join(f"<th style='border:1px solid #999;padding:4px;background:#000091;color:#fff'>{html.escape(h)}</th>" for h in headers(by))
     body = []
-    for row in rows(result, by):
+    for row in rows(result, by, services):
         cells = "".join(
             f"<td style='border:1px solid #999;padding:4px'>{html.escape(french_number(v) if not isinstance(v, str) else v)}</td>" for v in row
         )

@@ -113,11 +113,22 @@ def _item(session: Session, r: Request, tz) -> dict:
     }
 
 
-def sample_rows(items: list[dict]) -> tuple[list[str], list[list]]:
+def sample_rows(items: list[dict], rt=None) -> tuple[list[str], list[list]]:
+    """The control grid: one row per drawn request, labels in French, dates as local datetimes
+    (naive, in the configured zone: what a spreadsheet cell holds)."""
+    from tracer.core import french
+
+    tz = rt.cfg.tz if rt is not None else clock.PARIS
+    labels = {s.name: (s.label or s.name) for s in (rt.cfg.services if rt is not None else [])}
+
+    def local(iso):
+        return clock.local(datetime.fromisoformat(iso), tz).replace(tzinfo=None) if iso else None
+
     head = ["Référence", "Catégorie", "Service", "Reçue le", "Répondue le", "Échéance", "Délai (jours)", "Dans les délais",
             "Texte de la réponse"] + GRID
-    rows = [[i["reference"], i["category"], i["service"], i["received_at"], i["answered_at"], i["deadline"],
-             i["delay_days"], "oui" if i["on_time"] else "non", i["reply_text"]] + [""] * len(GRID) for i in items]
+    rows = [[i["reference"], french.category(i["category"]), labels.get(i["service"], i["service"]), local(i["received_at"]),
+             local(i["answered_at"]), local(i["deadline"]), i["delay_days"], "oui" if i["on_time"] else "non",
+             i["reply_text"]] + [""] * len(GRID) for i in items]
     return head, rows
 
 

@@ -51,9 +51,9 @@ def _columns():
 
 def parse_period(date_from: str, date_to: str) -> tuple[date, date]:
     try:
-        start, end = date.fromisoformat(date_from), date.fromisoformat(date_to)
+        start, end = clock.parse_day(date_from), clock.parse_day(date_to)
     except (TypeError, ValueError):
-        raise UserError(f"période invalide : dates AAAA-MM-JJ attendues (--from {date_from} --to {date_to})") from None
+        raise UserError(f"période invalide : dates JJ/MM/AAAA ou AAAA-MM-JJ attendues (--from {date_from} --to {date_to})") from None
     if end <= start:
         raise UserError("période vide : --to doit être postérieur à --from")
     return start, end
@@ -78,9 +78,12 @@ def round2(numerator: float, denominator: float) -> float | None:
     return float(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
-def compute(session: Session, rt, date_from: date, date_to: date, as_of: datetime, by: list[str] | tuple = ()) -> dict:
+def compute(session: Session, rt, date_from: date, date_to: date, as_of: datetime, by: list[str] | tuple = (),
+            categories: tuple[str, ...] | None = None) -> dict:
+    """The indicators of ``[date_from, date_to)`` as of ``as_of``, grouped by ``by``; ``categories``
+    narrows the perimeter (a topics table holds complaints and suggestions only, its total their sum)."""
     by = _checked(by)
-    return _result(rt, date_from, date_to, as_of, by, _raw(session, rt, date_from, date_to, as_of, by))
+    return _result(rt, date_from, date_to, as_of, by, _raw(session, rt, date_from, date_to, as_of, by, categories))
 
 
 def compute_many(session: Session, rt, date_from: date, date_to: date, as_of: datetime, groupings: list) -> list[dict]:
@@ -113,7 +116,8 @@ def _checked(by) -> list[str]:
     return by
 
 
-def _raw(session: Session, rt, date_from: date, date_to: date, as_of: datetime, by: list[str]) -> list:
+def _raw(session: Session, rt, date_from: date, date_to: date, as_of: datetime, by: list[str],
+         categories: tuple[str, ...] | None = None) -> list:
     """One row per group: the keys of ``by``, then the seven raw sums."""
     tz = rt.cfg.tz
     start, end = clock.start_of_day(date_from, tz), clock.start_of_day(date_to, tz)
@@ -139,6 +143,8 @@ def _raw(session: Session, rt, date_from: date, date_to: date, as_of: datetime, 
         .where(Request.received_at >= start, Request.received_at < end, Request.received_at <= as_of)
         .where(or_(Request.category.in_(PERIMETER), Request.category.is_(None)))
     )
+    if categories is not None:
+        query = query.where(Request.category.in_(categories))
     if keys:
         query = query.group_by(*[columns[k] for k in by])
     return session.execute(query).all()

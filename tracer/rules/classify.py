@@ -199,10 +199,19 @@ def _regex(pattern: Any, where: str, problems: list[str], label: str) -> Matcher
         return Matcher(re.compile(r"(?!x)x"))
 
 
+def _category_fr(code: str) -> str:
+    from tracer.core.french import category
+
+    return category(code)
+
+
+FIELD_FR = {"text": "le texte", "subject": "l'objet", "body": "le corps du message"}
+
+
 def _search(pattern: Matcher, text: str, field_name: str) -> str | None:
     found = pattern.search(text)
     if found:
-        return f"{field_name} contient « {found.group(0).strip()[:60]} »"
+        return f"{FIELD_FR.get(field_name, field_name)} contient « {found.group(0).strip()[:60]} »"
     return None
 
 
@@ -437,7 +446,7 @@ class RuleSet:
                 # the model must be clearly sure to take a message for a robot.
                 scored = model.category.decide(feats, NOT_AUTOMATIC)
             category, rule_ids = scored.label, [MODEL_ID]
-            trace.append(TraceLine(MODEL_ID, True, f"le modèle appris choisit {category} (écart {scored.margin:.2f})"))
+            trace.append(TraceLine(MODEL_ID, True, f"le modèle appris choisit « {_category_fr(category)} » (écart {scored.margin:.2f})".replace(".", ",")))
         category_feats, topic_feats = feats, None
         topic = None
         if category in TOPIC_CATEGORIES:
@@ -472,7 +481,9 @@ class RuleSet:
     def explain(self, decision: Decision) -> str:
         from tracer.rules.scorer import feature_label
 
-        lines = [f"Catégorie : {decision.category}" + (f" (thème : {topic_label(decision.topic)})" if decision.topic else "")]
+        from tracer.core.french import category as category_fr
+
+        lines = [f"Catégorie : {category_fr(decision.category)}" + (f" (thème : {topic_label(decision.topic)})" if decision.topic else "")]
         decided = [r for r in decision.rule_ids if r not in (MODEL_ID, TOPIC_MODEL_ID)]
         if MODEL_ID in decision.rule_ids:
             lines.append("Décision : le modèle appris (aucune règle finale ne s'applique)")
@@ -484,9 +495,9 @@ class RuleSet:
             if linear is None or feats is None:
                 continue
             scored = linear.decide(feats, explain=True)
-            lines.append(f"{title} ({topic_label(label) if linear is self.model.topic else label}) :")
+            lines.append(f"{title} ({topic_label(label) if linear is self.model.topic else category_fr(label)}) :")
             for name, weight in scored.cues:
-                lines.append(f"  + {feature_label(name)} ({weight:+.2f})")
+                lines.append(f"  + {feature_label(name)} ({weight:+.2f})".replace(f"{weight:+.2f}", f"{weight:+.2f}".replace(".", ",")))
             if not scored.cues:
                 lines.append("  (aucun indice marquant)")
         if self.model_source:

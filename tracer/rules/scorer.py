@@ -213,9 +213,13 @@ def feature_label(name: str) -> str:
     if kind == "r":
         return f"règle {value}"
     if kind == "rc":
-        return "aucune règle ne s'applique" if value == "aucune" else f"une règle dit {value}"
+        from tracer.core.french import category
+
+        return "aucune règle ne s'applique" if value == "aucune" else f"une règle dit « {category(value)} »"
     if kind == "rt":
-        return f"une règle de thème dit {value}"
+        from tracer.rules.vocabulary import topic_label
+
+        return f"une règle de thème dit « {topic_label(value)} »"
     return name
 
 
