@@ -35,7 +35,7 @@ def test_every_declared_key_is_documented_in_the_example():
     text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
     missing = []
     for dotted in config.all_declared_keys():
-        key = dotted.split(".", 1)[1]
+        key = dotted.rsplit(".", 1)[1]
         if not re.search(rf"^\s*#?\s*{re.escape(key)}\s*=", text, re.MULTILINE):
             missing.append(dotted)
     assert missing == []

@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "tracer.cli.daemon_cmds",     # run, alerts, status
     "tracer.cli.digest_cmds",     # digest
     "tracer.cli.privacy_cmds",    # purge, person
+    "tracer.cli.web_cmds",        # web, user
 ]
 
 

@@ -30,25 +30,7 @@ def status_fr(case: dict, short: bool = False) -> str:
         return "répondue tard" if short else "répondue en retard"
     return STATUS_FR.get(case.get("status"), case.get("status"))
 
-EVENT_FR = {
-    "received": "reçue",
-    "answered": "répondue",
-    "acknowledged": "accusé de réception",
-    "reply_recorded": "autre réponse",
-    "follow_up": "relance de l'usager",
-    "linked": "réponse rattachée à la main",
-    "split": "relance détachée en nouvelle demande",
-    "reclassified": "reclassée",
-    "transferred": "transférée",
-    "control": "contrôle qualité",
-    "purged": "purge (conservation)",
-    "erased": "effacement (RGPD)",
-    "figures_frozen": "chiffres publiés figés",
-    "assigned": "attribuée",
-    "unassigned": "attribution retirée",
-    "answered_elsewhere": "réponse hors courriel",
-    "reply_failed": "réponse non remise",
-}
+EVENT_FR = french.EVENT
 DETAIL_FR = {
     "channel": "canal", "mailbox": "boîte", "service": "service", "category": "catégorie", "topic": "thème",
     "rules": "règles", "deadline": "échéance", "parent": "demande initiale", "message_id": "message",

@@ -112,6 +112,16 @@ SCHEDULE_KEYS = [
 ALERTS_KEYS = [("before_working_days", "list[int]", [2, 1], "seuils d'alerte en jours ouvrés")]
 DIGEST_KEYS = [("to", "list[str]", [], "destinataires du bilan hebdomadaire")]
 RETENTION_KEYS = [("body_days", int, 365, "durée de conservation des contenus, en jours")]
+WEB_KEYS = [
+    ("base_url", str, "http://127.0.0.1:8000", "adresse publique de l'interface web (https : cookies Secure)"),
+    ("session_hours", int, 10, "durée d'une session web, en heures"),
+]
+# [web.oidc]: optional single sign-on (ProConnect, Keycloak…)
+OIDC_KEYS = [
+    ("issuer", str, REQUIRED, "adresse du fournisseur d'identité OpenID Connect"),
+    ("client_id", str, REQUIRED, "identifiant du client OpenID Connect"),
+    ("client_secret_env", str, REQUIRED, "variable d'environnement du secret du client"),
+]
 
 SECTIONS = {
     "tracer": TRACER_KEYS,
@@ -120,6 +130,7 @@ SECTIONS = {
     "alerts": ALERTS_KEYS,
     "digest": DIGEST_KEYS,
     "retention": RETENTION_KEYS,
+    "web": WEB_KEYS,
 }
 ARRAYS = {"mailbox": MAILBOX_KEYS, "service": SERVICE_KEYS}
 
@@ -149,6 +160,7 @@ class Config:
     retention: Section
     mailboxes: list[Section]
     services: list[Section]
+    web: Section = field(default_factory=lambda: Section({"base_url": "http://127.0.0.1:8000", "session_hours": 10, "oidc": None}))
     path: Path | None = None
     base_dir: Path = field(default_factory=Path.cwd)
 
@@ -317,12 +329,17 @@ def from_dict(data: dict, path: Path | None = None) -> Config:
         if key not in known:
             problems.append(f"{key} : section inconnue")
     sections = {}
+    oidc_raw = None
     for name, keys in SECTIONS.items():
         raw = data.get(name, {})
         if not isinstance(raw, dict):
             problems.append(f"{name} : table attendue ([{name}])")
             raw = {}
+        if name == "web" and "oidc" in raw:
+            raw = dict(raw)
+            oidc_raw = raw.pop("oidc")
         sections[name] = Section(_validate(name, raw, keys, problems))
+    sections["web"].values["oidc"] = _validate_oidc(oidc_raw, problems)
     arrays: dict[str, list[Section]] = {}
     for name, keys in ARRAYS.items():
         raw = data.get(name, [])
@@ -355,6 +372,7 @@ def from_dict(data: dict, path: Path | None = None) -> Config:
         alerts=sections["alerts"],
         digest=sections["digest"],
         retention=sections["retention"],
+        web=sections["web"],
         mailboxes=arrays["mailbox"],
         services=arrays["service"],
         path=path,
@@ -517,7 +535,37 @@ def _resolve_secret(label: str, v: dict, problems: list[str], base_dir: Path) ->
             v["secret_problem"] = f"{label}.password_file : fichier illisible ({path})"
 
 
+def _validate_oidc(raw, problems: list[str]) -> Section | None:
+    """``[web.oidc]``, or None when single sign-on is not configured."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        problems.append("web.oidc : table attendue ([web.oidc])")
+        return None
+    values = _validate("web.oidc", raw, OIDC_KEYS, problems)
+    issuer = values.get("issuer")
+    if isinstance(issuer, str) and not _is_web_url(issuer, https_only=True):
+        problems.append(f"web.oidc.issuer : adresse https:// attendue, reçu {_shown(issuer)}")
+    return Section(values)
+
+
+def _is_web_url(value: str, https_only: bool = False) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if not parts.netloc:
+        return False
+    if parts.scheme == "https":
+        return True
+    return parts.scheme == "http" and (not https_only or _is_loopback(parts.hostname or ""))
+
+
 def _check_cross(sections: dict, arrays: dict, problems: list[str]) -> None:
+    web = sections["web"].values
+    if isinstance(web.get("base_url"), str) and not _is_web_url(web["base_url"]):
+        problems.append(f"web.base_url : adresse http:// ou https:// attendue, reçu {_shown(web['base_url'])}")
+    if web.get("session_hours") == 0:
+        problems.append("web.session_hours : entier strictement positif attendu")
     schedule = sections["schedule"].values
     digest = schedule.get("digest")
     if isinstance(digest, str) and parse_weekly(digest) is None:
@@ -560,6 +608,7 @@ def all_declared_keys() -> list[str]:
     out = []
     for name, keys in SECTIONS.items():
         out += [f"{name}.{k[0]}" for k in keys]
+    out += [f"web.oidc.{k[0]}" for k in OIDC_KEYS]
     for name, keys in ARRAYS.items():
         out += [f"{name}.{k[0]}" for k in keys]
     return out

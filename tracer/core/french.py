@@ -32,6 +32,32 @@ OUTBOX_KIND = {"reply": "réponse", "alert": "alerte", "digest": "bilan", "ack":
 OUTBOX_STATUS = {"pending": "en attente", "failed": "refusé", "uncertain": "état incertain", "sent": "envoyé",
                  "sending": "en cours d'envoi", "cancelled": "annulé"}
 THRESHOLD = {"overdue": "échéance dépassée"}
+# What happened to a request (event kinds), and the web accounts' events.
+EVENT = {
+    "received": "reçue",
+    "answered": "répondue",
+    "acknowledged": "accusé de réception",
+    "reply_recorded": "autre réponse",
+    "follow_up": "relance de l'usager",
+    "linked": "réponse rattachée à la main",
+    "split": "relance détachée en nouvelle demande",
+    "reclassified": "reclassée",
+    "transferred": "transférée",
+    "control": "contrôle qualité",
+    "purged": "purge (conservation)",
+    "erased": "effacement (RGPD)",
+    "figures_frozen": "chiffres publiés figés",
+    "assigned": "attribuée",
+    "unassigned": "attribution retirée",
+    "answered_elsewhere": "réponse hors courriel",
+    "reply_failed": "réponse non remise",
+    "compte_cree": "compte créé",
+    "compte_desactive": "compte désactivé",
+    "connexion": "connexion",
+    "connexion_refusee": "connexion refusée",
+    "deconnexion": "déconnexion",
+    "jeton_cree": "jeton d'API créé",
+}
 
 
 def status(code: str | None) -> str:

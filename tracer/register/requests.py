@@ -347,8 +347,13 @@ def _latest_in_chain(session: Session, request: Request) -> Request:
 # Lookups.
 
 
-def get_request(session: Session, reference: str) -> Request:
-    request = session.exec(select(Request).where(Request.reference == reference.strip())).scalars().first()
+def get_request(session: Session, reference: str, services: list[str] | None = None) -> Request:
+    """The request ``reference``; with ``services`` (a signed-in user's scope), one of
+    those services only: a request outside the scope is not found, like a missing one."""
+    query = select(Request).where(Request.reference == reference.strip())
+    if services is not None:
+        query = query.where(Request.service.in_(list(services)) if services else Request.id.is_(None))
+    request = session.exec(query).scalars().first()
     if request is None:
         raise NotFound(f"demande {reference} introuvable")
     return request
@@ -567,6 +572,8 @@ def case_view(request: Request, as_of: datetime, tz, message_ids: list[str]) -> 
 
 
 STATUSES = ("open", "overdue", "answered", "excluded", "all")
+# Also accepted by list_cases/count_cases (the web's tabs): open or overdue.
+UNANSWERED = "unanswered"
 ORDERS = ("deadline", "received", "-received", "reference")
 
 
@@ -582,6 +589,8 @@ def _status_condition(status: str, as_of: datetime):
         return and_(in_perimeter, unanswered, Request.deadline.is_not(None), Request.deadline < as_of)
     if status == "open":
         return and_(in_perimeter, unanswered, or_(Request.deadline.is_(None), Request.deadline >= as_of))
+    if status == UNANSWERED:
+        return and_(in_perimeter, unanswered)
     return None
 
 
@@ -592,8 +601,8 @@ def _like_pattern(text: str) -> str:
 
 def _cases_query(session: Session, rt, *, status: str, service: str | None, services: list[str] | None,
                  category: str | None, channel: str | None, assignee: str | None, search: str | None,
-                 as_of: datetime, received_by: datetime | None):
-    if status not in STATUSES:
+                 as_of: datetime, received_by: datetime | None, mine_or_unassigned: str | None = None):
+    if status not in STATUSES and status != UNANSWERED:
         raise UserError(f"statut inconnu « {status} » (attendu : {', '.join(STATUSES)})")
     if category is not None and category not in CATEGORIES:
         raise UserError(f"catégorie inconnue « {category} » (attendu : {', '.join(CATEGORIES)})")
@@ -616,6 +625,8 @@ def _cases_query(session: Session, rt, *, status: str, service: str | None, serv
         conditions.append(Request.channel == channel)
     if assignee is not None:
         conditions.append(Request.assignee == assignee.strip())
+    if mine_or_unassigned is not None:
+        conditions.append(or_(Request.assignee == mine_or_unassigned, Request.assignee.is_(None)))
     if search is not None and search.strip():
         pattern = _like_pattern(search.strip())
         lower = func.tracer_lower if session.get_bind().dialect.name == "sqlite" else func.lower  # Unicode-aware
@@ -631,7 +642,7 @@ def list_cases(session: Session, rt, *, status: str = "all", service: str | None
                services: list[str] | None = None, category: str | None = None, channel: str | None = None,
                assignee: str | None = None, search: str | None = None, as_of: datetime,
                received_by: datetime | None = None, limit: int | None = None, offset: int = 0,
-               order: str = "deadline") -> list[dict]:
+               order: str = "deadline", mine_or_unassigned: str | None = None) -> list[dict]:
     """The register (``tracer cases --json``, ``GET /api/v1/demandes``): the views of
     the requests matching every filter given, with their status at ``as_of``.
 
@@ -639,6 +650,8 @@ def list_cases(session: Session, rt, *, status: str = "all", service: str | None
     - ``service``: one service (an unknown one is a UserError); ``services``: the
       scope the caller may see (a list, None for every service), applied on top;
     - ``category``, ``channel`` (email | paper), ``assignee`` (a login): equality;
+      ``mine_or_unassigned`` (a login): given to that agent or to nobody;
+      ``status`` may also be ``unanswered`` (open or overdue);
     - ``search``: text found, whatever its case, in the reference, the sender's
       address or name, or the subject;
     - ``received_by`` (a view of the past, ``--as-of``) leaves out what was
@@ -656,7 +669,8 @@ def list_cases(session: Session, rt, *, status: str = "all", service: str | None
     if offset < 0:
         raise UserError(f"--offset : entier positif ou nul attendu, reçu « {offset} »")
     conditions = _cases_query(session, rt, status=status, service=service, services=services, category=category,
-                              channel=channel, assignee=assignee, search=search, as_of=as_of, received_by=received_by)
+                              channel=channel, assignee=assignee, search=search, as_of=as_of, received_by=received_by,
+                              mine_or_unassigned=mine_or_unassigned)
     ordering = {
         "deadline": (Request.deadline.is_(None), Request.deadline, Request.received_at, Request.reference),
         "received": (Request.received_at, Request.reference),
@@ -676,15 +690,16 @@ def list_cases(session: Session, rt, *, status: str = "all", service: str | None
 def count_cases(session: Session, rt, *, status: str = "all", service: str | None = None,
                 services: list[str] | None = None, category: str | None = None, channel: str | None = None,
                 assignee: str | None = None, search: str | None = None, as_of: datetime,
-                received_by: datetime | None = None) -> int:
+                received_by: datetime | None = None, mine_or_unassigned: str | None = None) -> int:
     """How many requests :func:`list_cases` lists with the same filters, without a limit."""
     conditions = _cases_query(session, rt, status=status, service=service, services=services, category=category,
-                              channel=channel, assignee=assignee, search=search, as_of=as_of, received_by=received_by)
+                              channel=channel, assignee=assignee, search=search, as_of=as_of, received_by=received_by,
+                              mine_or_unassigned=mine_or_unassigned)
     return session.execute(select(func.count()).select_from(Request).where(*conditions)).scalar_one()
 
 
-def show_case(session: Session, rt, reference: str, as_of: datetime) -> dict:
-    request = get_request(session, reference)
+def show_case(session: Session, rt, reference: str, as_of: datetime, services: list[str] | None = None) -> dict:
+    request = get_request(session, reference, services)
     tz = rt.cfg.tz
     messages = list(
         session.execute(select(Message).where(Message.request_id == request.id).order_by(Message.received_at, Message.id)).scalars()

@@ -16,7 +16,7 @@ from tracer.store import models  # noqa: F401  (registers the tables)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The newest migration. Checked against Alembic by tests/test_db.py; lets a
 # command with an up-to-date schema start without importing Alembic.
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004"
 
 
 class DatabaseError(Exception):

@@ -267,3 +267,63 @@ class PublishedFigures(SQLModel, table=True):
     fingerprint: dict = _json(dict)  # rules and calendar in force
     created_by: str = Field(max_length=200)
     created_at: datetime
+
+
+class Account(SQLModel, table=True):
+    """A person who signs in to the web interface (``tracer user add``).
+
+    ``services`` scopes what an ``agent`` sees; ``password_hash`` is argon2
+    (None for an account that signs in only through OpenID Connect).
+    """
+
+    __tablename__ = "account"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    login: str = Field(max_length=200, sa_column_kwargs={"unique": True})
+    name: Optional[str] = Field(default=None, max_length=500)
+    email: Optional[str] = Field(default=None, max_length=500, index=True)
+    role: str = Field(max_length=16)  # agent | referent | auditeur | admin
+    services: list = _json(list)
+    password_hash: Optional[str] = Field(default=None, max_length=500)
+    disabled: bool = Field(default=False)
+    created_at: datetime
+    last_login_at: Optional[datetime] = None
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser: the cookie holds a random value, the table its SHA-256.
+
+    Checked on every request (revoked, expired, account disabled: signed out).
+    ``csrf_token`` is the synchronizer token every form of this session carries.
+    """
+
+    __tablename__ = "web_session"
+    id: str = Field(max_length=64, primary_key=True)  # sha256 hex of the cookie value
+    account_id: int = Field(foreign_key="account.id", index=True)
+    csrf_token: str = Field(max_length=100)
+    via: str = Field(default="password", max_length=16)  # password | oidc
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: Optional[datetime] = None
+
+
+class ApiToken(SQLModel, table=True):
+    """A personal API token (``tracer user token``): only its SHA-256 is kept."""
+
+    __tablename__ = "api_token"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    created_at: datetime
+    last_used_at: Optional[datetime] = None
+    revoked_at: Optional[datetime] = None
+
+
+class LoginAttempt(SQLModel, table=True):
+    """A password sign-in attempt, for rate limiting per login and per address."""
+
+    __tablename__ = "login_attempt"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: datetime = Field(index=True)
+    login: str = Field(max_length=200, index=True)
+    address: Optional[str] = Field(default=None, max_length=100, index=True)
+    success: bool = Field(default=False)

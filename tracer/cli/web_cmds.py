@@ -1,0 +1,113 @@
+"""``web`` (serves the web interface) and ``user`` (its accounts)."""
+
+from __future__ import annotations
+
+import os
+
+from tracer.cli.context import fail, run_user_errors
+from tracer.cli.tables import new_table
+from tracer.register import accounts
+
+
+def register(sub) -> None:
+    p = sub.add_parser("web", help="sert l'interface web (défaut : 127.0.0.1:8000)")
+    p.add_argument("--host", default="127.0.0.1", help="adresse d'écoute (défaut : 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port d'écoute (défaut : 8000)")
+    p.set_defaults(handler=cmd_web)
+
+    p = user_parser = sub.add_parser("user", help="comptes de l'interface web")
+    users = p.add_subparsers(dest="user_command", metavar="ACTION", parser_class=type(p))
+    a = users.add_parser("add", help="crée un compte local (mot de passe : TRACER_USER_PASSWORD, sinon demandé)")
+    a.add_argument("login", metavar="IDENTIFIANT")
+    a.add_argument("--role", required=True, choices=accounts.ROLES, help="agent, referent, auditeur ou admin")
+    a.add_argument("--service", action="append", default=[], metavar="SERVICE",
+                   help="service dont l'agent voit les demandes (répétable)")
+    a.add_argument("--name", metavar="NOM", help="nom affiché")
+    a.add_argument("--email", metavar="ADRESSE", help="adresse électronique (connexion unique OpenID Connect)")
+    a.set_defaults(handler=cmd_user_add)
+    a = users.add_parser("list", help="liste les comptes")
+    a.add_argument("--json", action="store_true")
+    a.set_defaults(handler=cmd_user_list)
+    a = users.add_parser("disable", help="désactive un compte (ses sessions et jetons cessent aussitôt)")
+    a.add_argument("login", metavar="IDENTIFIANT")
+    a.set_defaults(handler=cmd_user_disable)
+    a = users.add_parser("token", help="crée un jeton personnel d'API (affiché une seule fois, en dernière ligne)")
+    a.add_argument("login", metavar="IDENTIFIANT")
+    a.set_defaults(handler=cmd_user_token)
+    user_parser.set_defaults(handler=lambda args, ctx: (user_parser.print_help(), 2)[1])
+
+
+def cmd_web(args, ctx) -> int:
+    import uvicorn
+
+    from tracer.web.app import create_app
+
+    if not 0 < args.port < 65536:
+        fail(f"--port : port entre 1 et 65535 attendu, reçu {args.port}")
+    app = create_app(ctx.config, engine=ctx.engine)
+    ctx.err.print(f"tracer web : http://{args.host}:{args.port}/ (arrêt : Ctrl-C)")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", proxy_headers=True)
+    return 0
+
+
+def _password() -> str:
+    password = os.environ.get("TRACER_USER_PASSWORD")
+    if password is None:
+        import getpass
+        import sys
+
+        if not sys.stdin.isatty():
+            fail("mot de passe : définissez TRACER_USER_PASSWORD (pas de terminal pour le demander)")
+        password = getpass.getpass("Mot de passe : ")
+        if getpass.getpass("Confirmation : ") != password:
+            fail("les deux mots de passe diffèrent")
+    return password
+
+
+@run_user_errors
+def cmd_user_add(args, ctx) -> int:
+    password = _password()
+    with ctx.session() as session:
+        account = accounts.add_account(session, args.login, args.role, ctx.now(), password=password,
+                                       services=args.service, name=args.name, email=args.email,
+                                       known_services=ctx.config.service_names())
+        login, role = account.login, account.role
+    ctx.console.print(f"Compte créé : {login} ({accounts.ROLE_FR[role]})")
+    return 0
+
+
+@run_user_errors
+def cmd_user_list(args, ctx) -> int:
+    with ctx.session() as session:
+        views = [accounts.account_view(a, ctx.config.tz) for a in accounts.list_accounts(session)]
+    if args.json:
+        ctx.print_json(views)
+        return 0
+    table = new_table("Comptes", empty="Aucun compte : créez le premier avec « tracer user add IDENTIFIANT --role admin ».")
+    table.add_column("Identifiant", fixed=True)
+    table.add_column("Nom", min_width=10)
+    table.add_column("Rôle", fixed=True)
+    table.add_column("Services", min_width=10)
+    table.add_column("État", fixed=True)
+    for v in views:
+        table.add_row(v["login"], v["name"] or "—", accounts.ROLE_FR[v["role"]], ", ".join(v["services"]) or "—",
+                      "désactivé" if v["disabled"] else "actif")
+    ctx.console.print(table)
+    return 0
+
+
+@run_user_errors
+def cmd_user_disable(args, ctx) -> int:
+    with ctx.session() as session:
+        login = accounts.disable_account(session, args.login, ctx.now()).login
+    ctx.console.print(f"Compte désactivé : {login} (ses sessions et jetons ne sont plus acceptés)")
+    return 0
+
+
+@run_user_errors
+def cmd_user_token(args, ctx) -> int:
+    with ctx.session() as session:
+        token = accounts.new_token(session, args.login, ctx.now())
+    ctx.console.print(f"Jeton personnel de {args.login.strip()} (affiché une seule fois, gardez-le en lieu sûr) :")
+    ctx.console.print(token)
+    return 0

@@ -1,0 +1,78 @@
+"""« Demandes » (``/demandes``) and « Une demande » (``/demandes/{REF}``).
+
+Every query passes the signed-in user's services (``user.services``): a request
+of another service is not found (404), never fetched then checked.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from tracer.core import clock
+from tracer.register import requests as reg
+from tracer.rules.vocabulary import CATEGORIES
+from tracer.web import views
+from tracer.web.deps import ReaderUser, ReadSession, RuntimeDep
+from tracer.web.rendering import render
+
+router = APIRouter()
+
+
+def visible_services(rt, user) -> list[str]:
+    """The services a user may filter on: its own, or every declared one."""
+    return list(user.services) if user.services is not None else rt.cfg.service_names()
+
+
+def _filters(request: Request, rt, user) -> dict:
+    q = request.query_params
+    service = q.get("service") or None
+    if service is not None and service not in visible_services(rt, user):
+        service = None
+    category = q.get("categorie") if q.get("categorie") in CATEGORIES else None
+    channel = q.get("canal") if q.get("canal") in reg.CHANNELS else None
+    search = (q.get("recherche") or "").strip()[:200] or None
+    return {"service": service, "category": category, "channel": channel, "search": search}
+
+
+@router.get("/demandes")
+def list_page(request: Request, session: ReadSession, rt: RuntimeDep, user: ReaderUser):
+    q = request.query_params
+    tab = q.get("onglet") if q.get("onglet") in views.TAB_FILTERS else "a-traiter"
+    sort = q.get("tri") if q.get("tri") in views.SORTS else "echeance"
+    try:
+        page = max(1, int(q.get("page", "1")))
+    except ValueError:
+        page = 1
+    now = clock.now()
+    filters = _filters(request, rt, user)
+    scope = {"services": user.services, **filters}
+    counts = {slug: reg.count_cases(session, rt, as_of=now, **scope, **make(user.login))
+              for slug, _label, make in views.TABS}
+    total = counts[tab]
+    pages = max(1, -(-total // views.PAGE_SIZE))
+    page = min(page, pages)
+    cases = reg.list_cases(session, rt, as_of=now, order=views.SORTS[sort], limit=views.PAGE_SIZE,
+                           offset=(page - 1) * views.PAGE_SIZE, **scope, **views.TAB_FILTERS[tab](user.login))
+    for case in cases:
+        case["badge"] = views.deadline_badge(case, rt.calendar, now)
+    context = dict(
+        tabs=[{"slug": s, "label": label, "count": counts[s], "current": s == tab} for s, label, _ in views.TABS],
+        tab=tab, cases=cases, total=total, page=page, pages=pages, sort=sort, sorts=views.SORT_FR,
+        filters=filters, services=visible_services(rt, user), categories=CATEGORIES, channels=reg.CHANNELS,
+        query={k: v for k, v in {"onglet": tab, "tri": sort, "service": filters["service"],
+                                 "categorie": filters["category"], "canal": filters["channel"],
+                                 "recherche": filters["search"]}.items() if v},
+        breadcrumb=[("Demandes", None)],
+    )
+    if request.headers.get("hx-request") and request.headers.get("hx-target") == "resultats":
+        return render(request, "demandes_resultats.html", **context)
+    return render(request, "demandes.html", **context)
+
+
+@router.get("/demandes/{reference}")
+def request_page(reference: str, request: Request, session: ReadSession, rt: RuntimeDep, user: ReaderUser):
+    now = clock.now()
+    view = reg.show_case(session, rt, reference, now, services=user.services)  # NotFound (404) outside the scope
+    view["badge"] = views.deadline_badge(view, rt.calendar, now)
+    return render(request, "demande.html", case=view,
+                  breadcrumb=[("Demandes", "/demandes"), (view["reference"], None)])
