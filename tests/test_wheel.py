@@ -36,3 +36,16 @@ def test_the_wheel_installed_in_a_fresh_venv_runs_the_demo(tmp_path):
                              "from tracer.core import paths; print(paths.default_rules_dir()); print(paths.default_templates_dir())"],
                             cwd=work, env=env, capture_output=True, text=True, check=True).stdout.split()
     assert all("site-packages" in p for p in listed), listed
+
+
+def test_the_wheel_holds_the_web_templates_and_the_vendored_dsfr_and_htmx(tmp_path):
+    import zipfile
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(ROOT)], check=True,
+                   capture_output=True)
+    names = set(zipfile.ZipFile(next(tmp_path.glob("tracer-*.whl"))).namelist())
+    for name in ("tracer/web/templates/base.html", "tracer/web/static/dsfr/dsfr.min.css",
+                 "tracer/web/static/dsfr/dsfr.module.min.js", "tracer/web/static/dsfr/icons.css",
+                 "tracer/web/static/dsfr/fonts/Marianne-Regular.woff2", "tracer/web/static/dsfr/VERSION",
+                 "tracer/web/static/htmx/htmx.min.js", "tracer/web/static/htmx/VERSION"):
+        assert name in names, name

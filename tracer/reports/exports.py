@@ -307,3 +307,33 @@ def _topics_chart(book, result: dict) -> None:
     chart.height, chart.width = 9, 18
     sheet.add_chart(chart, "E2")
     sheet.column_dimensions["A"].width = 30
+
+
+CASES_HEADERS = ["Référence", "Reçue le", "Échéance", "Statut", "Catégorie", "Thème", "Service", "Canal",
+                 "Expéditeur", "Objet", "Attribuée à", "Réponse le"]
+
+
+def _spreadsheet_safe(value) -> str:
+    """A cell a spreadsheet never reads as a formula (subjects and names come from outside)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def cases_to_csv(cases: list[dict], tz, service_label=lambda name: name) -> bytes:
+    """A view of the register (the web's « Exporter cette vue ») for French Excel:
+    UTF-8 with BOM, semicolons, dates as shown on the pages."""
+    from tracer.core import french
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(CASES_HEADERS)
+    for c in cases:
+        status = french.status(c["status"])
+        if c["status"] == "answered" and c.get("answered_late"):
+            status = "répondue en retard"
+        writer.writerow([_spreadsheet_safe(v) for v in (
+            c["reference"], french.short(c["received_at"], tz), french.short(c["deadline"], tz, empty=""), status,
+            french.category(c["category"]), topic_label(c["topic"]) or "" if c["topic"] else "", service_label(c["service"]),
+            french.channel(c["channel"]), c["sender"], c["subject"], c["assignee"],
+            french.short(c["answered_at"], tz, empty=""))])
+    return "\ufeff".encode() + buffer.getvalue().encode("utf-8")

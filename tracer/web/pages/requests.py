@@ -7,13 +7,14 @@ of another service is not found (404), never fetched then checked.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
 from tracer.core import clock
 from tracer.register import requests as reg
 from tracer.rules.vocabulary import CATEGORIES
 from tracer.web import views
 from tracer.web.deps import ReaderUser, ReadSession, RuntimeDep
-from tracer.web.rendering import render
+from tracer.web.rendering import render, service_label
 
 router = APIRouter()
 
@@ -67,6 +68,26 @@ def list_page(request: Request, session: ReadSession, rt: RuntimeDep, user: Read
     if request.headers.get("hx-request") and request.headers.get("hx-target") == "resultats":
         return render(request, "demandes_resultats.html", **context)
     return render(request, "demandes.html", **context)
+
+
+EXPORT_LIMIT = 50_000
+
+
+@router.get("/demandes.csv")
+def export_csv(request: Request, session: ReadSession, rt: RuntimeDep, user: ReaderUser):
+    """The current view (tab, filters, sort) as CSV for French Excel."""
+    from tracer.reports.exports import cases_to_csv
+
+    q = request.query_params
+    tab = q.get("onglet") if q.get("onglet") in views.TAB_FILTERS else "a-traiter"
+    sort = q.get("tri") if q.get("tri") in views.SORTS else "echeance"
+    now = clock.now()
+    cases = reg.list_cases(session, rt, as_of=now, order=views.SORTS[sort], limit=EXPORT_LIMIT,
+                           services=user.services, **_filters(request, rt, user), **views.TAB_FILTERS[tab](user.login))
+    body = cases_to_csv(cases, rt.cfg.tz, lambda name: service_label(request, name))
+    stamp = clock.local(now, rt.cfg.tz).strftime("%Y-%m-%d")
+    return Response(body, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="demandes-{tab}-{stamp}.csv"'})
 
 
 @router.get("/demandes/{reference}")
