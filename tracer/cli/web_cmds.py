@@ -11,14 +11,14 @@ from tracer.register import accounts
 
 def register(sub) -> None:
     p = sub.add_parser("web", help="sert l'interface web (défaut : 127.0.0.1:8000)")
-    p.add_argument("--host", default="127.0.0.1", help="adresse d'écoute (défaut : 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="port d'écoute (défaut : 8000)")
+    p.add_argument("--host", default="127.0.0.1", metavar="ADRESSE", help="adresse d'écoute (défaut : 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, metavar="PORT", help="port d'écoute (défaut : 8000)")
     p.set_defaults(handler=cmd_web)
 
     p = user_parser = sub.add_parser("user", help="comptes de l'interface web")
     users = p.add_subparsers(dest="user_command", metavar="ACTION", parser_class=type(p))
     a = users.add_parser("add", help="crée un compte local (mot de passe : TRACER_USER_PASSWORD, sinon demandé)")
-    a.add_argument("login", metavar="IDENTIFIANT")
+    a.add_argument("login", metavar="IDENTIFIANT", help="identifiant du compte")
     a.add_argument("--role", required=True, choices=accounts.ROLES, help="agent, referent, auditeur ou admin")
     a.add_argument("--service", action="append", default=[], metavar="SERVICE",
                    help="service dont l'agent voit les demandes (répétable)")
@@ -29,10 +29,10 @@ def register(sub) -> None:
     a.add_argument("--json", action="store_true")
     a.set_defaults(handler=cmd_user_list)
     a = users.add_parser("disable", help="désactive un compte (ses sessions et jetons cessent aussitôt)")
-    a.add_argument("login", metavar="IDENTIFIANT")
+    a.add_argument("login", metavar="IDENTIFIANT", help="identifiant du compte")
     a.set_defaults(handler=cmd_user_disable)
     a = users.add_parser("token", help="crée un jeton personnel d'API (affiché une seule fois, en dernière ligne)")
-    a.add_argument("login", metavar="IDENTIFIANT")
+    a.add_argument("login", metavar="IDENTIFIANT", help="identifiant du compte")
     a.set_defaults(handler=cmd_user_token)
     user_parser.set_defaults(handler=lambda args, ctx: (user_parser.print_help(), 2)[1])
 
