@@ -213,3 +213,35 @@ def test_the_xlsx_is_one_a_referent_hands_out(tmp_path):
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref
     (check,) = ws.data_validations.dataValidation
     assert check.formula1 == '"oui,non"' and {'J2', 'O2'} <= set(str(check.sqref).split())
+
+
+def test_the_demo_tells_a_believable_quarter_and_leaves_a_config_that_works(tmp_path):
+    folder = tmp_path / "demo"
+    for now in ("2026-12-04T19:00:00+01:00", "2027-06-15T08:30:00+02:00"):  # the sample is dated up to « today »
+        shown = run(tmp_path / "absent.toml", "demo", "--data-dir", str(folder), now=now)
+        assert shown.returncode == 0, shown.stderr
+        out = shown.stdout
+        # every line fits 80 columns but the commands to copy, kept whole, and a long folder name alone on its line
+        assert all(len(line) <= 80 or line.startswith(("  tracer ", "  export ")) or " " not in line
+                   for line in out.splitlines()), out
+        assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", out)
+        rate = re.search(r"Taux de réponse dans les délais : (\d+),(\d\d) %", out)
+        assert rate and float(f"{rate.group(1)}.{rate.group(2)}") > 80, out
+        register = [line for line in out.splitlines() if line.startswith("PREF74-")]
+        statuses = [re.split(r"\s{2,}", line)[3] for line in register]
+        assert statuses.count("en retard") == 1 and statuses.count("en cours") == 3, statuses
+        assert statuses.count("répondue tard") >= 2 and statuses.count("répondue") >= 18, statuses
+        for name in ("bilan-hebdomadaire.html", "indicateurs.xlsx", "demo.toml"):
+            assert f"{folder / name}" in " ".join(out.split()), name
+        assert f"Tout est conservé dans le dossier {folder}" in " ".join(out.split())
+        assert f"tracer --config {folder / 'demo.toml'} cases" in out
+    cases = run(folder / "demo.toml", "cases", "--json", now="2027-06-15T08:30:00+02:00")
+    assert cases.returncode == 0, cases.stderr
+    listed = json.loads(cases.stdout)
+    assert len(listed) == 40 and sum(c["status"] == "overdue" for c in listed) == 1
+    assert max(c["received_at"] for c in listed) < "2027-06-15"
+    page = (folder / "bilan-hebdomadaire.html").read_text(encoding="utf-8")
+    assert "Ensemble de la préfecture" in page and "Jours de retard" in page and "Échéance" in page
+    assert "<img src='bilan-taux-hebdomadaire.png'" in page and (folder / "bilan-taux-hebdomadaire.png").stat().st_size > 500
+    book = load_workbook(folder / "indicateurs.xlsx")
+    assert book.worksheets[0]["A1"].value.startswith("Indicateurs du ")

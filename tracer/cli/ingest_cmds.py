@@ -144,19 +144,55 @@ def cmd_quarantine(args, ctx) -> int:
 
 def cmd_demo(args, ctx) -> int:
     from tracer import demo
+    from tracer.cli.tables import cases_table, stats_table
+    from tracer.core import config as config_mod
 
     result = demo.run(args.data_dir, clock.now())
     if args.json:
-        ctx.print_json(result)
+        ctx.print_json({k: v for k, v in result.items() if k != "stats"})
         return 0
-    from tracer.cli.tables import cases_table
+    cfg = config_mod.load(result["config"])
+    out = ctx.console
+    out.print("Démonstration : une préfecture fictive (Haute-Savoie), deux boîtes fonctionnelles, un trimestre de "
+              "courriels fictifs datés jusqu'à aujourd'hui.")
+    out.print(f"Import : {result['import']['recorded']} message(s) enregistré(s), "
+              f"{result['import']['quarantined']} en quarantaine.")
+    out.print("")
+    in_scope = [c for c in result["cases"] if c["status"] != "excluded"]
+    excluded = len(result["cases"]) - len(in_scope)
+    out.print(cases_table(in_scope, cfg, title=f"Registre : {len(in_scope)} demande(s) du périmètre"))
+    out.print(f"… et {excluded} message(s) hors périmètre ou automatiques, listés par « cases --status excluded ».")
+    out.print("")
+    out.print(stats_table(result["stats"], ["service"], cfg,
+                          title=f"Indicateurs du trimestre glissant ({french.period(result['period']['from'], result['period']['to'])})"))
+    total = result["stats"]["total"]
+    out.print(f"Taux de réponse dans les délais : {french.percent(total['rate_on_time'])} (objectif : plus de 80 %) ; "
+              f"délai moyen : {french.number(total['mean_delay_days'])} jours.")
+    out.print("")
+    out.print(f"Bilan hebdomadaire (aperçu HTML) : {result['digest_html']}")
+    out.print(f"Indicateurs du trimestre (XLSX) : {result['xlsx']}")
+    out.print(f"Configuration de la démonstration : {result['config']}")
+    late = next((c["reference"] for c in in_scope if c["status"] == "overdue"), in_scope[0]["reference"] if in_scope else "")
+    config = result["config"]
+    out.print("")
+    out.print("Pour explorer la démonstration (chaque commande tient sur une ligne, à copier telle quelle) :")
+    from tracer.cli.tables import clean
 
-    ctx.console.print(f"Base de démonstration : {result['database']}")
-    ctx.console.print(
-        f"Import : {result['import']['recorded']} message(s) enregistré(s), "
-        f"{result['import']['quarantined']} en quarantaine."
-    )
-    from pathlib import Path
+    def command(text: str) -> None:  # never wrapped: a command is copied whole
+        out.stream.write(clean(f"  {text}") + "\n")
 
-    ctx.console.print(cases_table(result["cases"], demo.demo_config(Path(result["folder"]))))
+    command(f"tracer --config {config} cases")
+    out.print("ou, pour les suivantes, une fois pour toutes :")
+    command(f"export TRACER_CONFIG={config}")
+    for line in (
+        "tracer cases --status open",
+        f"tracer show {late}",
+        f"tracer stats --from {french.day(result['period']['from'])} --to {french.day(result['period']['to'])} --by month",
+        "tracer alerts --dry-run",
+        "tracer digest --preview",
+        f"tracer reply {late} --template accuse_reception --by agent.demo --preview",
+    ):
+        command(line)
+    where = "dossier temporaire" if result["temporary"] else "dossier"
+    out.print(f"Tout est conservé dans le {where} {result['folder']} (à supprimer quand vous n'en avez plus besoin).")
     return 0

@@ -156,6 +156,15 @@ class Table:
                     widths[k] -= 1
                     excess -= 1
             droppable = [i for i in shown if self.columns[i].drop is not None]
+            if excess > 0 and not droppable:  # last resort: shortenable columns below their floor, down to « abc… »
+                tight = [w if self.columns[i].fixed else min(w, 4) for i, w in zip(shown, whole)]
+                while excess > 0:
+                    candidates = [k for k in range(len(shown)) if widths[k] > tight[k]]
+                    if not candidates:
+                        break
+                    k = max(candidates, key=lambda k: (widths[k], k))
+                    widths[k] -= 1
+                    excess -= 1
             if excess <= 0 or not droppable:
                 return shown, widths
             shown.remove(max(droppable, key=lambda i: self.columns[i].drop))

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from tracer.core import clock
+from tracer.core import french
 from tracer.reports import stats
 from tracer.rules.vocabulary import topic_label
 from tracer.store.models import Request
@@ -59,7 +60,8 @@ def build(session: Session, rt, as_of: datetime) -> dict:
         .where(Request.received_at <= as_of)
         .where(Request.answered_at.is_(None) | (Request.answered_at > as_of))
     ).scalars().all()
-    current = {g["key"]["service"]: g for g in stats.compute(session, rt, *p.current, as_of, ["service"])["groups"]}
+    current_all = stats.compute(session, rt, *p.current, as_of, ["service"])
+    current = {g["key"]["service"]: g for g in current_all["groups"]}
     previous = {g["key"]["service"]: g for g in stats.compute(session, rt, *p.previous, as_of, ["service"])["groups"]}
     weekly = stats.compute(session, rt, p.weeks_start, p.current[1], as_of, ["week"])["groups"]
     topics_week = stats.compute(session, rt, *p.week, as_of, ["category", "topic"])["groups"]
@@ -89,8 +91,16 @@ def build(session: Session, rt, as_of: datetime) -> dict:
     for g in topics_week:
         if g["key"]["category"] in ("reclamation", "suggestion"):
             topics[(g["key"]["category"], g["key"]["topic"] or "autre")] += g["received"]
+    everything = current_all["total"]
+    total = {
+        "open": sum(s["open"] for s in sections),
+        "due_soon": sum(len(s["due_soon"]) for s in sections),
+        "overdue": sum(len(s["overdue"]) for s in sections),
+        **{k: everything.get(k) for k in ("received", "answered", "on_time", "late", "rate_on_time", "mean_delay_days")},
+    }
     return {
         "as_of": clock.iso_local(as_of, tz),
+        "total": total,
         "quarter": {"from": p.current[0].isoformat(), "to": p.current[1].isoformat()},
         "previous_quarter": {"from": p.previous[0].isoformat(), "to": p.previous[1].isoformat()},
         "week": {"from": p.week[0].isoformat(), "to": p.week[1].isoformat()},
@@ -129,6 +139,7 @@ def _item(r: Request, as_of: datetime, tz, cal) -> dict:
         "received_at": clock.iso_local(r.received_at, tz),
         "deadline": clock.iso_local(r.deadline, tz),
         "age_days": (as_of - r.received_at).days,
+        "days_late": max(0, (as_of - r.deadline).days) if r.deadline is not None and r.deadline < as_of else 0,
         "working_days_left": cal.working_days_left(as_of, r.deadline),
     }
 
@@ -156,11 +167,23 @@ def _d(iso: str | None) -> str:
     return datetime.fromisoformat(iso).strftime("%d/%m/%Y") if iso else "—"
 
 
+def _late(r: dict) -> str:
+    n = r.get("days_late", 0)
+    return f"{n} jour{'s' if n > 1 else ''} de retard"
+
+
 def render_text(data: dict) -> str:
     lines = [f"Bilan hebdomadaire des délais — arrêté au {_d(data['as_of'])}", ""]
     q = data["quarter"]
-    lines.append(f"Trimestre glissant : demandes reçues du {_d(q['from'])} au {_d(q['to'])} (exclu) ; objectif : plus de 80 % dans les délais.")
+    lines.append(f"Trimestre glissant : demandes reçues {french.period(q['from'], q['to'])} ; objectif : plus de 80 % dans les délais.")
     lines.append("")
+    t = data.get("total")
+    if t:
+        lines.append("== Ensemble de la préfecture ==")
+        lines.append(f"Demandes en cours : {t['open']} ; à échéance sous 2 jours ouvrés : {t['due_soon']} ; en retard : {t['overdue']}")
+        lines.append(f"Reçues sur le trimestre : {t['received']} ; taux dans les délais : {_fr(t['rate_on_time'], ' %')} ; "
+                     f"délai moyen : {_fr(t['mean_delay_days'], ' jours')}")
+        lines.append("")
     for s in data["services"]:
         cur, prev = s["quarter"], s["previous_quarter"]
         lines.append(f"== {s['label']} ==")
@@ -173,7 +196,8 @@ def render_text(data: dict) -> str:
         if s["overdue"]:
             lines.append("En retard (les plus anciennes d'abord) :")
             for r in s["overdue"]:
-                lines.append(f"  - {r['reference']} reçue le {_d(r['received_at'])} ({r['age_days']} jours) — {r['subject'] or ''}")
+                lines.append(f"  - {r['reference']} reçue le {_d(r['received_at'])}, échéance le {_d(r['deadline'])}, "
+                             f"{_late(r)} — {r['subject'] or ''}")
                 if _page_url(data, r["reference"]):
                     lines.append(f"    {_page_url(data, r['reference'])}")
         if s["due_soon"]:
@@ -186,7 +210,7 @@ def render_text(data: dict) -> str:
     if data["topics_of_week"]:
         lines.append("Thèmes des réclamations et suggestions de la semaine :")
         for t in data["topics_of_week"]:
-            lines.append(f"  - {topic_label(t['topic'])} ({t['category']}) : {t['count']}")
+            lines.append(f"  - {topic_label(t['topic'])} ({french.category(t['category'])}) : {t['count']}")
     lines += ["", "-- ", "tracer, suivi Qual-e-Pref"]
     return "\n".join(lines) + "\n"
 
@@ -194,17 +218,30 @@ def render_text(data: dict) -> str:
 CELL = "border:1px solid #cccccc;padding:4px 8px;font-size:13px"
 
 
-def render_html(data: dict, chart_cid: str | None) -> str:
+def render_html(data: dict, chart_cid: str | None, chart_src: str | None = None) -> str:
+    """The digest as HTML; the chart is the mail's inline part ``chart_cid`` or, in a preview, the file ``chart_src``."""
     e = html.escape
     q = data["quarter"]
     out = [
         "<!DOCTYPE html><html lang='fr'><head><meta charset='utf-8'></head>",
         "<body style='font-family:Arial,Helvetica,sans-serif;color:#161616'>",
         f"<h2 style='color:#000091'>Bilan hebdomadaire des délais — arrêté au {_d(data['as_of'])}</h2>",
-        f"<p>Trimestre glissant : demandes reçues du {_d(q['from'])} au {_d(q['to'])} (exclu). Objectif national : plus de 80 % de réponses dans les délais.</p>",
+        f"<p>Trimestre glissant : demandes reçues {french.period(q['from'], q['to'])}. Objectif national : plus de 80 % de réponses dans les délais.</p>",
     ]
-    if chart_cid:
-        out.append(f"<p><img src='cid:{chart_cid[1:-1]}' alt='Taux hebdomadaire dans les délais' width='520' height='160'></p>")
+    t = data.get("total")
+    if t:
+        colour = "#18753c" if (t["rate_on_time"] or 0) > TARGET else "#ce0500"
+        out.append("<h3 style='color:#000091;margin-bottom:4px'>Ensemble de la préfecture</h3>")
+        out.append(f"<table style='border-collapse:collapse' cellpadding='0' cellspacing='0'><tr>"
+                   f"<td style='{CELL}'>En cours</td><td style='{CELL}'><b>{t['open']}</b></td>"
+                   f"<td style='{CELL}'>Échéance sous 2 jours ouvrés</td><td style='{CELL}'><b>{t['due_soon']}</b></td>"
+                   f"<td style='{CELL}'>En retard</td><td style='{CELL}'><b>{t['overdue']}</b></td></tr><tr>"
+                   f"<td style='{CELL}'>Reçues sur le trimestre</td><td style='{CELL}'><b>{t['received']}</b></td>"
+                   f"<td style='{CELL}'>Taux dans les délais</td><td style='{CELL};color:{colour}'><b>{_fr(t['rate_on_time'], ' %')}</b></td>"
+                   f"<td style='{CELL}'>Délai moyen</td><td style='{CELL}'>{_fr(t['mean_delay_days'], ' j')}</td></tr></table>")
+    src = f"cid:{chart_cid[1:-1]}" if chart_cid else chart_src
+    if src:
+        out.append(f"<p><img src='{html.escape(src)}' alt='Taux hebdomadaire dans les délais' width='520' height='160'></p>")
     for s in data["services"]:
         cur, prev = s["quarter"], s["previous_quarter"]
         colour = "#18753c" if (cur["rate_on_time"] or 0) > TARGET else "#ce0500"
@@ -216,24 +253,26 @@ def render_html(data: dict, chart_cid: str | None) -> str:
                    f"<td style='{CELL}'>Taux dans les délais</td><td style='{CELL};color:{colour}'><b>{_fr(cur['rate_on_time'], ' %')}</b></td>"
                    f"<td style='{CELL}'>Trimestre précédent</td><td style='{CELL}'>{_fr(prev['rate_on_time'], ' %')} {e(_trend(cur['rate_on_time'], prev['rate_on_time']))}</td>"
                    f"<td style='{CELL}'>Délai moyen</td><td style='{CELL}'>{_fr(cur['mean_delay_days'], ' j')}</td></tr></table>")
-        for title, items, key in (("En retard (les plus anciennes d'abord)", s["overdue"], "received_at"),
-                                  ("À échéance sous 2 jours ouvrés", s["due_soon"], "deadline")):
+        head = f"<th style='{CELL};background:#eeeeee'>"
+        for title, items, late in (("En retard (les plus anciennes d'abord)", s["overdue"], True),
+                                   ("À échéance sous 2 jours ouvrés", s["due_soon"], False)):
             if not items:
                 continue
             out.append(f"<p style='margin:8px 0 2px'><b>{title}</b></p><table style='border-collapse:collapse'>")
-            out.append(f"<tr><th style='{CELL};background:#eeeeee'>Référence</th><th style='{CELL};background:#eeeeee'>"
-                       f"{'Reçue le' if key == 'received_at' else 'Échéance'}</th><th style='{CELL};background:#eeeeee'>Âge</th>"
-                       f"<th style='{CELL};background:#eeeeee'>Objet</th></tr>")
+            out.append(f"<tr>{head}Référence</th>{head}Reçue le</th>{head}Échéance</th>"
+                       f"{head}{'Jours de retard' if late else 'Jours ouvrés restants'}</th>{head}Objet</th></tr>")
             for r in items:
                 url = _page_url(data, r["reference"])
                 ref = f"<a href='{e(url)}' style='color:#000091'>{e(r['reference'])}</a>" if url else e(r["reference"])
-                out.append(f"<tr><td style='{CELL}'>{ref}</td><td style='{CELL}'>{_d(r[key])}</td>"
-                           f"<td style='{CELL}'>{r['age_days']} j</td><td style='{CELL}'>{e(r['subject'] or '')}</td></tr>")
+                count = r.get("days_late", 0) if late else r.get("working_days_left")
+                out.append(f"<tr><td style='{CELL}'>{ref}</td><td style='{CELL}'>{_d(r['received_at'])}</td>"
+                           f"<td style='{CELL}'>{_d(r['deadline'])}</td><td style='{CELL};text-align:right'>{count}</td>"
+                           f"<td style='{CELL}'>{e(r['subject'] or '')}</td></tr>")
             out.append("</table>")
     if data["topics_of_week"]:
         out.append("<h3 style='color:#000091'>Thèmes des réclamations et suggestions de la semaine</h3><ul>")
         for t in data["topics_of_week"]:
-            out.append(f"<li>{e(topic_label(t['topic']))} ({e(t['category'])}) : {t['count']}</li>")
+            out.append(f"<li>{e(topic_label(t['topic']))} ({e(french.category(t['category']))}) : {t['count']}</li>")
         out.append("</ul>")
     out.append("<p style='color:#666666;font-size:12px'>tracer, suivi Qual-e-Pref</p></body></html>")
     return "\n".join(out)
