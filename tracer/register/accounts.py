@@ -318,3 +318,34 @@ def token_account(session: Session, token: str | None, now: datetime) -> Account
     if account is None or account.disabled:
         return None
     return account
+
+
+# --------------------------------------------------------------------------
+# Single sign-on (OpenID Connect): the provider vouches for an e-mail address.
+
+SSO_UNKNOWN = ("Aucun compte tracer n'est associé à l'adresse « {email} ». Demandez à l'administrateur de "
+               "tracer de vous créer un compte avec cette adresse.")
+SSO_DISABLED = "Le compte tracer associé à l'adresse « {email} » est désactivé. Adressez-vous à l'administrateur de tracer."
+SSO_AMBIGUOUS = ("Plusieurs comptes tracer portent l'adresse « {email} » : l'administrateur doit n'en garder qu'un "
+                 "pour la connexion unique.")
+
+
+def match_sso(session: Session, email: str, subject: str | None, issuer: str, address: str | None,
+              now: datetime) -> tuple[Account | None, str | None]:
+    """``(account, None)`` for the enabled account of the address an identity provider
+    vouches for, else ``(None, French message)`` and a ``connexion_refusee`` event
+    (unknown address, disabled account, several accounts). The caller commits either way."""
+    email = (email or "").strip().lower()
+    found = list(session.execute(select(Account).where(Account.email == email)).scalars())
+    enabled = [a for a in found if not a.disabled]
+    if len(enabled) == 1:
+        return enabled[0], None
+    if len(enabled) > 1:
+        reason, message, login = "adresse de plusieurs comptes", SSO_AMBIGUOUS, "?"
+    elif found:
+        reason, message, login = "compte désactivé", SSO_DISABLED, found[0].login
+    else:
+        reason, message, login = "adresse inconnue", SSO_UNKNOWN, "?"
+    add_event(session, None, "connexion_refusee", login, now, login=None if login == "?" else login, email=email,
+              address=address, reason=reason, via="oidc", issuer=issuer, subject=subject)
+    return None, message.format(email=email)

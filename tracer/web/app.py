@@ -16,6 +16,7 @@ from tracer.web import rendering, security
 # One module per page group, each exposing ``router``; pages of other issues add theirs here.
 ROUTERS = [
     "tracer.web.pages.auth",       # /connexion, /deconnexion
+    "tracer.web.pages.oidc",       # /connexion/oidc[/retour]: single sign-on ([web.oidc])
     "tracer.web.pages.requests",   # /demandes, /demandes/{REF}
     "tracer.web.api",              # /api/v1/…
 ]
