@@ -4,8 +4,10 @@
 
 Starts a private Dovecot (root, Debian's dovecot-imapd) and ``tracer run``
 with ``poll_seconds = 300`` (so only IDLE can bring mail in quickly), then
-delivers messages one at a time (APPEND from another connection, ``--gap``
-seconds apart, the first right after start) and reads the register (the
+delivers messages one at a time (APPEND from another connection, the
+first right after start, then at uneven gaps of 0.3 to ``--max-gap``
+seconds, seeded, so that some fall while IDLE runs and some between two
+IDLE slices) and reads the register (the
 SQLite file, read-only) every 50 ms until each message is in it. Prints the
 median and the 95th percentile of delivery-to-register latency against the
 goal (< 5 s at the 95th percentile).
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import signal
 import sqlite3
 import statistics
@@ -54,7 +57,8 @@ def percentile(values: list[float], p: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--deliveries", type=int, default=20)
-    parser.add_argument("--gap", type=float, default=2.5, help="seconds between two deliveries")
+    parser.add_argument("--max-gap", type=float, default=4.0, help="longest pause between two deliveries (s)")
+    parser.add_argument("--seed", type=int, default=19)
     args = parser.parse_args()
     server = Dovecot().start()
     user, _ = server.add_user("latence@haute-savoie.gouv.fr")
@@ -84,13 +88,14 @@ def main() -> None:
                     return
                 time.sleep(0.05)
 
+        gaps = random.Random(args.seed)
         try:
             for index in range(args.deliveries):
                 mid = f"<latence-{index}@bench.fr>"
                 server.append(user, "INBOX", make_mail(to=user, message_id=mid, subject=f"Demande {index}"),
                               datetime.now(timezone.utc))
                 delivered[mid] = time.monotonic()
-                watch(time.monotonic() + args.gap)
+                watch(time.monotonic() + gaps.uniform(0.3, args.max_gap))
             deadline = time.monotonic() + GIVE_UP_S
             while len(latency) < len(delivered) and time.monotonic() < deadline:
                 watch(time.monotonic() + 0.5)
@@ -104,7 +109,7 @@ def main() -> None:
             server.destroy()
     missing = len(delivered) - len(latency)
     values = list(latency.values()) + [GIVE_UP_S] * missing
-    print(f"{len(delivered)} deliveries, {args.gap} s apart, tracer run with poll_seconds = 300 (IDLE only)")
+    print(f"{len(delivered)} deliveries, 0.3 to {args.max_gap} s apart, tracer run with poll_seconds = 300 (IDLE only)")
     print("latencies (s): " + " ".join(f"{latency.get(mid, float('nan')):.2f}" for mid in delivered))
     if missing:
         print(f"NOT RECORDED within {GIVE_UP_S:.0f} s: {missing} (counted as {GIVE_UP_S:.0f} s)")

@@ -111,3 +111,37 @@ class Runtime:
         self.rules
         self.deadline_rules
         self.calendar
+
+    def check_once(self) -> None:
+        """As :meth:`check`, but rules already checked as they are now are not
+        compiled again: a command with nothing to classify (a poll with no new
+        mail) starts without compiling hundreds of patterns. A stamp named
+        after the digest of the rule files and tracer's version is left in the
+        data folder's cache after a successful check; the rules are then
+        compiled when the first message needs them. Any trouble with the stamp
+        only costs the check."""
+        stamp = self._rules_stamp()
+        if stamp is not None and stamp.exists():
+            return
+        self.check()
+        if stamp is not None:
+            try:
+                stamp.parent.mkdir(parents=True, exist_ok=True)
+                stamp.touch()
+            except OSError:
+                pass
+
+    def _rules_stamp(self) -> Path | None:
+        import hashlib
+
+        digest = hashlib.sha256()
+        try:
+            # the code that checks them: another tracer may refuse what this one accepted
+            for path in sorted((Path(__file__).parent / "rules").glob("*.py")):
+                info = path.stat()
+                digest.update(f"{path.name}:{info.st_size}:{info.st_mtime_ns}\0".encode())
+            for path in sorted(Path(self.cfg.rules_dir).glob("*.toml")):
+                digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        except OSError:
+            return None
+        return self.cfg.data_dir / "cache" / f"rules-checked-{digest.hexdigest()[:32]}"

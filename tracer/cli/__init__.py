@@ -43,6 +43,24 @@ class FrenchHelpFormatter(argparse.HelpFormatter):
         super().start_section(heading)
 
 
+# A command whose start-up time matters registers its own module only (the
+# others import SQLAlchemy, the models, the rules…); --help and every other
+# command register them all.
+ALONE = {"poll": "tracer.cli.ingest_cmds"}
+GLOBAL_WITH_VALUE = {"--config", "--log-format"}
+
+
+def command_of(argv: list[str]) -> str | None:
+    """The command named by ``argv`` (after the global options), if any."""
+    args = iter(argv)
+    for arg in args:
+        if arg in GLOBAL_WITH_VALUE:
+            next(args, None)
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
 class FrenchArgumentParser(argparse.ArgumentParser):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("formatter_class", FrenchHelpFormatter)
@@ -53,7 +71,7 @@ class FrenchArgumentParser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     french.install()
     parser = FrenchArgumentParser(prog="tracer", description="Traçabilité des courriels et réclamations (Qual-e-Pref).")
     parser.add_argument("--config", help="fichier de configuration TOML (sinon TRACER_CONFIG, sinon ./tracer.toml)")
@@ -61,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tracer {__version__}",
                         help="affiche la version de tracer et quitte")
     sub = parser.add_subparsers(dest="command", metavar="COMMANDE", parser_class=FrenchArgumentParser)
-    for name in COMMAND_MODULES:
+    alone = ALONE.get(command_of(sys.argv[1:] if argv is None else argv) or "")
+    for name in [alone] if alone else COMMAND_MODULES:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -74,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     # The libraries' objects, imported above, live as long as the process:
     # keep the collector from walking them again on every full collection.
     gc.freeze()

@@ -9,7 +9,6 @@ from typing import Any
 
 from tracer.core import clock
 from tracer.core import config as config_mod
-from tracer.store import db
 from tracer.core.errors import UserError
 
 
@@ -67,6 +66,8 @@ class Context:
     @property
     def engine(self):
         if self._engine is None:
+            from tracer.store import db  # SQLAlchemy and the models: only for commands that use the database
+
             try:
                 self._engine = db.open_engine(self.config.database_url)
             except db.DatabaseError as exc:
@@ -74,10 +75,14 @@ class Context:
         return self._engine
 
     def session(self):
+        from tracer.store import db
+
         return db.session_scope(self.engine)
 
     def reading(self):
         """A session for a command that only reads: on SQLite it never waits for a writer."""
+        from tracer.store import db
+
         return db.read_scope(self.engine)
 
     def now(self) -> datetime:

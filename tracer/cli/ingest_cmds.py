@@ -7,9 +7,9 @@ import sys
 
 from tracer.core import clock
 from tracer.core import french
-from tracer.mail import ingest
-from tracer.mail import quarantine
 from tracer.cli.context import fail
+from tracer.mail import glance
+from tracer.mail.summary import Summary
 from tracer.cli.tables import new_table
 from tracer.services import Runtime
 
@@ -38,11 +38,11 @@ def register(sub) -> None:
     p.set_defaults(handler=cmd_demo)
 
 
-def _check_rules(rt: Runtime) -> None:
+def _check_rules(rt: Runtime, once: bool = False) -> None:
     from tracer.rules.errors import RulesError
 
     try:
-        rt.check()
+        rt.check_once() if once else rt.check()
     except RulesError as exc:
         for line in exc.problems:
             sys.stderr.write(f"règles : {line}\n")
@@ -62,13 +62,24 @@ def cmd_poll(args, ctx) -> int:
                 fail(f"--mailbox : boîte inconnue « {name} »", 2)
     ctx.require_secrets(names)
     rt = Runtime(cfg)
-    _check_rules(rt)
-    reports = ingest.poll_all(ctx.engine, rt, names, clock.now)
-    if any(box.acknowledge for box in cfg.mailboxes):
+    _check_rules(rt, once=True)  # compiled when a new message needs them
+    acknowledge = any(box.acknowledge for box in cfg.mailboxes)
+    # nothing new in a mailbox (STATUS against the folders' marks): no database
+    # layer, no rules, no fetch; any other mailbox goes the full way
+    unchanged = {} if acknowledge else glance.nothing_new(cfg, names, clock.now)
+    polled = [box.name for box in cfg.mailboxes if (not names or box.name in names) and box.name not in unchanged]
+    full = {}
+    if polled:
+        from tracer.mail import ingest
+
+        for report in ingest.poll_all(ctx.engine, rt, polled, clock.now):
+            full.setdefault(report.mailbox, []).append(report)
+    reports = [r for box in cfg.mailboxes for r in unchanged.get(box.name, full.get(box.name, []))]
+    if acknowledge:
         from tracer.outgoing import reply  # templates and SMTP: loaded only when acknowledgements are on
 
         reply.acknowledge_new(ctx.engine, rt, clock.now())
-    total = ingest.Summary()
+    total = Summary()
     errors = []
     for report in reports:
         total.merge(report.summary)
@@ -103,6 +114,8 @@ def cmd_import(args, ctx) -> int:
         mailbox = cfg.mailboxes[0].name
     else:
         mailbox = "import"
+    from tracer.mail import ingest
+
     rt = Runtime(cfg)
     _check_rules(rt)
     summary = ingest.import_paths(ctx.engine, rt, args.paths, mailbox, clock.now(), role="sent" if args.sent else "inbox")
@@ -120,6 +133,8 @@ def cmd_import(args, ctx) -> int:
 
 
 def cmd_quarantine(args, ctx) -> int:
+    from tracer.mail import quarantine
+
     with ctx.session() as session:
         if args.export is not None:
             sys.stdout.buffer.write(quarantine.raw(session, args.export))

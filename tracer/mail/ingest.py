@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Callable, Iterable
@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlmodel import Session
 
 from tracer.store import bulk
+from tracer.mail.summary import DUPLICATE, QUARANTINED, RECORDED, FolderReport, Summary  # noqa: F401  (re-exported)
 from tracer.core import clock, stopping
 from tracer.core.text import clean, unescape_8bit
 from tracer.register import requests as register
@@ -33,35 +34,6 @@ if TYPE_CHECKING:
     from tracer.mail.prepare import Prepared
 
 log = logging.getLogger("tracer.mail.ingest")
-
-RECORDED, DUPLICATE, QUARANTINED = "recorded", "duplicate", "quarantined"
-
-
-@dataclass
-class Summary:
-    recorded: int = 0
-    duplicates: int = 0
-    quarantined: int = 0
-    errors: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # files of an imported folder that are not mail
-
-    def add(self, outcome: str) -> None:
-        if outcome == RECORDED:
-            self.recorded += 1
-        elif outcome == DUPLICATE:
-            self.duplicates += 1
-        else:
-            self.quarantined += 1
-
-    def merge(self, other: "Summary") -> None:
-        self.recorded += other.recorded
-        self.duplicates += other.duplicates
-        self.quarantined += other.quarantined
-        self.errors += other.errors
-        self.skipped += other.skipped
-
-    def as_dict(self) -> dict:
-        return {"recorded": self.recorded, "duplicates": self.duplicates, "quarantined": self.quarantined}
 
 
 @dataclass
@@ -522,15 +494,6 @@ def _is_from(raw: bytes, address: str) -> bool:
 
 # --------------------------------------------------------------------------
 # IMAP polling.
-
-
-@dataclass
-class FolderReport:
-    mailbox: str
-    folder: str
-    role: str
-    summary: Summary
-    error: str | None = None
 
 
 def poll_mailbox(engine: Engine, rt, box, now_fn: Callable[[], datetime] = clock.now) -> list[FolderReport]:
