@@ -107,7 +107,7 @@ def test_daemon_polls_alerts_once_survives_restarts_and_a_dead_server(daemon_set
         assert len(alerts) == 1
         body = alerts[0].get_content()
         assert body.index("Demande ancienne") < body.index("Demande presque due")  # most urgent first
-        assert "en retard de" in body and "1 jour(s) ouvré(s) restant(s)" in body
+        assert "Jours ouvrés de retard" in body and "Jours ouvrés restants" in body and "Échéance" in body
 
         # new mail is recorded within two poll intervals (IDLE makes it faster)
         dovecot.server.append(user, "INBOX", make_mail(to=user, message_id="<nouveau@x.fr>"), datetime.now(UTC))

@@ -245,3 +245,69 @@ def test_the_demo_tells_a_believable_quarter_and_leaves_a_config_that_works(tmp_
     assert "<img src='bilan-taux-hebdomadaire.png'" in page and (folder / "bilan-taux-hebdomadaire.png").stat().st_size > 500
     book = load_workbook(folder / "indicateurs.xlsx")
     assert book.worksheets[0]["A1"].value.startswith("Indicateurs du ")
+
+
+def mail_setup(tmp_path, smtp_port: int):
+    config = tmp_path / "tracer.toml"
+    config.write_text(
+        f'[tracer]\ndatabase_url = "sqlite:///{tmp_path}/t.db"\nreference_prefix = "PREF74"\n'
+        '[[mailbox]]\nname = "qualite"\naddress = "pref-qualite@exemple.gouv.fr"\nservice = "qualite"\nhost = "127.0.0.1"\n'
+        f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_port}\ntls = "none"\ntimeout = 5\n'
+        '[[service]]\nname = "qualite"\nlabel = "Mission qualité"\nalert_to = ["referent@exemple.gouv.fr"]\n'
+        'signature = "Préfecture de la Haute-Savoie – Mission qualité"\n'
+        '[digest]\nto = ["referent@exemple.gouv.fr"]\n', encoding="utf-8")
+    (tmp_path / "1.eml").write_bytes(mail(1, "Rendez-vous impossible", COMPLAINT, "Mon, 6 Jul 2026 10:00:00 +0200"))
+    assert run(config, "import", str(tmp_path / "1.eml")).returncode == 0
+    return config
+
+
+def test_replies_greet_in_administrative_style_from_the_services_name(tmp_path, smtp_server):
+    config = mail_setup(tmp_path, smtp_server.port)
+    preview = run(config, "reply", "PREF74-2026-00001", "--template", "rendez_vous", "--by", "agent.martin",
+                  "--preview", columns=300).stdout
+    assert "De : Mission qualité <pref-qualite@exemple.gouv.fr>" in preview
+    body = preview.split("\n\n", 1)[1]
+    assert body.startswith("Madame, Monsieur,\n") and "Bonjour Camille" not in body  # her civility is not known
+    # a template made for information requests is refused for a complaint, in French, unless --force
+    refused = run(config, "reply", "PREF74-2026-00001", "--template", "titre_sejour_renouvellement", "--by", "agent.martin")
+    assert refused.returncode == 1 and len(refused.stderr.splitlines()) == 1
+    assert "« titre_sejour_renouvellement » est prévue pour : information" in refused.stderr and "--force" in refused.stderr
+    assert smtp_server.messages == []
+    forced = run(config, "reply", "PREF74-2026-00001", "--template", "titre_sejour_renouvellement", "--by", "agent.martin",
+                 "--force")
+    assert forced.returncode == 0, forced.stderr
+    (sent,) = smtp_server.parsed()
+    assert sent["From"].addresses[0].display_name == "Mission qualité"
+    assert sent["From"].addresses[0].addr_spec == "pref-qualite@exemple.gouv.fr"
+    # a letter: « votre courrier du 30 novembre 2026 », no time of day; « Monsieur, » when he said so
+    paper = run(config, "register-paper", "--received", "30/11/2026", "--sender", "M. Jean Martin", "--email",
+                "jean.martin@exemple.fr", "--subject", "Carte grise", "--service", "qualite", "--category", "information",
+                now="2026-12-01T09:00:00+01:00")
+    assert paper.returncode == 0, paper.stderr
+    ack = run(config, "reply", "PREF74-2026-00002", "--template", "accuse_reception", "--by", "agent.martin", "--preview",
+              columns=300, now="2026-12-01T09:00:00+01:00").stdout
+    assert "Monsieur,\n" in ack and "votre courrier du 30 novembre 2026, enregistré" in ack and " h " not in ack
+
+
+def test_alert_and_digest_mails_are_french_with_deadlines_days_late_and_totals(tmp_path, smtp_server):
+    config = mail_setup(tmp_path, smtp_server.port)
+    paper = run(config, "register-paper", "--received", "06/07/2026", "--sender", "M. Martin, 3 rue des Lilas",
+                "--subject", "Courrier resté sans réponse", "--service", "qualite", "--category", "reclamation")
+    assert paper.returncode == 0, paper.stderr
+    assert run(config, "alerts", now="2026-07-27T09:00:00+02:00").returncode == 0
+    (alert,) = smtp_server.parsed()
+    text = alert.get_content().replace("\r\n", "\n")
+    assert alert["From"].addresses[0].display_name == "Suivi Qual-e-Pref (tracer)"
+    assert "Échéance" in text and "Jours ouvrés de retard" in text and "Total : 2 demande(s) ; en retard : 2" in text
+    assert "Expéditeur : M. Martin, 3 rue des Lilas\n" in text and "<—>" not in text and "<>" not in text
+    assert re.search(r"PREF74-2026-00001\s+06/07/2026\s+13/07/2026\s+9\s+Rendez-vous impossible", text), text
+    assert not re.search(r"\d{4}-\d\d-\d\dT", text) and "overdue" not in text.replace("--status overdue", "")
+    smtp_server.messages.clear()
+    assert run(config, "digest", now="2026-07-27T09:00:00+02:00").returncode == 0
+    (digest,) = smtp_server.parsed()
+    plain = digest.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    page = digest.get_body(("html",)).get_content()
+    assert "== Ensemble de la préfecture ==" in plain and "jours de retard" in plain
+    assert "du 28 avril au 27 juillet 2026" in plain and "(reclamation)" not in plain
+    assert "Jours de retard" in page and ">Échéance<" in page and "Ensemble de la préfecture" in page
+    assert "cid:" in page and any(p.get_content_type() == "image/png" for p in digest.walk())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from email.utils import parseaddr
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -58,7 +59,8 @@ def test_reply_is_delivered_threaded_signed_and_copied_to_sent(setup):
     assert mail["In-Reply-To"] == "<demande-1@exemple.fr>"
     assert mail["References"] == "<avant@exemple.fr> <demande-1@exemple.fr>"
     assert mail["Subject"] == f"RE: Renouvellement de mon titre de séjour [{ref}]"
-    assert mail["From"] == user and mail["To"] == "jeanne.martin@example.org"
+    assert parseaddr(str(mail["From"])) == ("Mission qualité", user)  # the service's name
+    assert mail["To"] == "jeanne.martin@example.org"
     body = mail.get_content()
     assert "Mission qualité" in body and ref in body and "7 septembre 2026" in body
     assert "{{" not in body and "{%" not in body
@@ -107,10 +109,10 @@ def test_4xx_keeps_it_pending_and_5xx_stops_retrying(setup):
 
 def test_undefined_variable_is_refused_naming_it(setup):
     config, ref, _user, _dovecot, smtp = setup
-    out = tracer(config, "reply", ref, "--template", "reclamation_excuses", "--by", "a", check=False)
+    out = tracer(config, "reply", ref, "--template", "reclamation_excuses", "--by", "a", "--force", check=False)
     assert out.returncode == 1 and "« action » non définie" in out.stderr and "--set action=" in out.stderr
     assert "Traceback" not in out.stderr and smtp.messages == []
-    ok = tracer(config, "reply", ref, "--template", "reclamation_excuses", "--by", "a", "--set", "action=Un agent vous rappellera.")
+    ok = tracer(config, "reply", ref, "--template", "reclamation_excuses", "--by", "a", "--force", "--set", "action=Un agent vous rappellera.")
     assert "Réponse envoyée" in ok.stdout
     assert "Un agent vous rappellera." in smtp.parsed()[0].get_content()
 
@@ -185,7 +187,7 @@ def test_reply_is_recorded_with_its_outbox_row_and_threaded_to_the_last_inbound(
     assert mail["Subject"] == "RE: Titre de séjour [PREF74-2026-00042]"
     assert mail["In-Reply-To"] == "<relance-PREF74-2026-00042@exemple.fr>"
     assert mail["References"].strip() == "<premier-PREF74-2026-00042@exemple.fr> <relance-PREF74-2026-00042@exemple.fr>"
-    assert mail["From"] == BOX and mail["To"] == "jeanne.martin@example.org"
+    assert parseaddr(str(mail["From"])) == ("Mission qualité", BOX) and mail["To"] == "jeanne.martin@example.org"
     with Session(engine) as session:
         request = session.execute(select(Request)).scalars().one()
         out = session.execute(select(Message).where(Message.direction == "out")).scalars().one()
@@ -194,7 +196,7 @@ def test_reply_is_recorded_with_its_outbox_row_and_threaded_to_the_last_inbound(
     assert out.message_id == out.dedup_key == row.message_id == mail["Message-ID"]
     assert (out.kind, out.template, out.sent_by, out.folder, out.request_id) == ("reply", "rendez_vous", "agent.martin",
                                                                                "Envoyés", request.id)
-    assert out.body_text.startswith("Bonjour Jeanne Martin,")
+    assert out.body_text.startswith("Madame, Monsieur,")  # her civility unknown: administrative style
     assert request.answered_at == now and request.answer_message_id == out.id
     assert any(e.actor == "agent.martin" and e.data.get("template") == "rendez_vous" for e in events)
 
@@ -215,7 +217,7 @@ def test_preview_records_and_sends_nothing(engine, smtp_server):
     rt = service_runtime(smtp_server.port)
     insert_request(engine)
     result = reply.send_reply(engine, rt, "PREF74-2026-00042", "titre_sejour_renouvellement", "a", {}, RECEIVED, preview=True)
-    assert result["preview"].startswith(f"De : {BOX}\nÀ : jeanne.martin@example.org\nObjet : RE: Titre de séjour [PREF74-2026-00042]")
+    assert result["preview"].startswith(f"De : Mission qualité <{BOX}>\nÀ : jeanne.martin@example.org\nObjet : RE: Titre de séjour [PREF74-2026-00042]")
     assert "ANEF" in result["preview"] and smtp_server.messages == []
     with Session(engine) as session:
         assert session.execute(select(Outbox)).scalars().all() == []
@@ -234,7 +236,7 @@ def test_refusals_are_french_user_errors_and_write_nothing(engine):
     with pytest.raises(UserError, match="message automatique"):
         reply.send_reply(engine, rt, "PREF74-2026-00044", "rendez_vous", "a", {}, RECEIVED)
     with pytest.raises(UserError, match="« action » non définie"):
-        reply.send_reply(engine, rt, "PREF74-2026-00042", "reclamation_excuses", "a", {}, RECEIVED)
+        reply.send_reply(engine, rt, "PREF74-2026-00042", "reclamation_excuses", "a", {}, RECEIVED, force=True)
     with Session(engine) as session:
         assert session.execute(select(Outbox)).scalars().all() == []
         assert all(r.answered_at is None for r in session.execute(select(Request)).scalars())

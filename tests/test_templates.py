@@ -188,9 +188,15 @@ def test_dates_are_written_the_french_way_in_paris_time():
 
 
 @pytest.mark.parametrize("name, expected", [
-    ("Jeanne Martin", ("Jeanne Martin", "Bonjour Jeanne Martin,")),
-    ("JEAN-PIERRE DUPONT", ("Jean-Pierre Dupont", "Bonjour Jean-Pierre Dupont,")),
-    ('"Jeanne Martin"', ("Jeanne Martin", "Bonjour Jeanne Martin,")),
+    # administrative style: the civility when the sender gave it, « Madame, Monsieur, » otherwise
+    ("Jeanne Martin", ("Jeanne Martin", "Madame, Monsieur,")),
+    ("JEAN-PIERRE DUPONT", ("Jean-Pierre Dupont", "Madame, Monsieur,")),
+    ('"Jeanne Martin"', ("Jeanne Martin", "Madame, Monsieur,")),
+    ("Mme Rossi", ("Mme Rossi", "Madame,")),
+    ("Madame Élodie Marchand", ("Madame Élodie Marchand", "Madame,")),
+    ("M. Fabre", ("M. Fabre", "Monsieur,")),
+    ("Monsieur KARIM", ("Monsieur KARIM", "Monsieur,")),
+    ("Martin Dupont", ("Martin Dupont", "Madame, Monsieur,")),
     ("jeanne.martin@example.org", ("Madame, Monsieur", "Madame, Monsieur,")),
     (None, ("Madame, Monsieur", "Madame, Monsieur,")),
     ("   ", ("Madame, Monsieur", "Madame, Monsieur,")),

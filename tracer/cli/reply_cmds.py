@@ -20,6 +20,8 @@ def register(sub) -> None:
     p.add_argument("--by", required=True, metavar="AGENT")
     p.add_argument("--set", action="append", default=[], metavar="CLE=VALEUR", help="valeur libre pour le modèle")
     p.add_argument("--preview", action="store_true", help="affiche la réponse sans l'envoyer")
+    p.add_argument("--force", action="store_true",
+                   help="envoie la réponse type même si elle n'est pas prévue pour la catégorie de la demande")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_reply)
 
@@ -73,7 +75,8 @@ def cmd_reply(args, ctx) -> int:
     rt = Runtime(ctx.config)
     values = _values(args.set)
     now = ctx.now()
-    result = reply.send_reply(ctx.engine, rt, args.reference, args.template, args.by, values, now, preview=args.preview)
+    result = reply.send_reply(ctx.engine, rt, args.reference, args.template, args.by, values, now, preview=args.preview,
+                              force=args.force)
     if args.preview:
         if args.json:
             ctx.print_json(result)

@@ -116,26 +116,45 @@ def describe(alert: DueAlert, tz) -> dict:
     }
 
 
+def _who(r: Request) -> str:
+    """The sender as a person reads it: « Camille Bernard <c@…> », the name or the address alone, never « <—> »."""
+    name, addr = (r.sender_name or "").strip(), (r.sender_addr or "").strip()
+    if name and addr:
+        return f"{name} <{addr}>"
+    return name or addr or "expéditeur inconnu"
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def render_mail(alert_mail: AlertMail, tz) -> tuple[str, str]:
+    """The alert in French: one table per threshold (Échéance, days late or left), the sender below each row, totals."""
     alerts = alert_mail.alerts
     overdue = [a for a in alerts if a.threshold == "overdue"]
+    soon = [a for a in alerts if a.threshold != "overdue"]
     subject = f"[tracer] {len(alerts)} demande(s) à traiter" + (f", dont {len(overdue)} en retard" if overdue else "")
-    lines = ["Bonjour,", "", "Les demandes suivantes arrivent à échéance ou l'ont dépassée :", ""]
-    for a in alerts:
-        r = a.request
-        when = (
-            f"en retard de {-a.days_left} jour(s) ouvré(s)" if a.threshold == "overdue"
-            else ("échéance aujourd'hui" if a.days_left == 0 else f"{a.days_left} jour(s) ouvré(s) restant(s)")
-        )
-        lines.append(f"- {r.reference} — {when}")
-        lines.append(f"  Expéditeur : {r.sender_name or ''} <{r.sender_addr or '—'}>".replace(" <", " <", 1))
-        lines.append(f"  Objet : {r.subject or '(sans objet)'}")
-        lines.append(
-            f"  Reçue le {clock.local(r.received_at, tz):%d/%m/%Y à %H:%M} · échéance le {clock.local(r.deadline, tz):%d/%m/%Y}"
-        )
+    lines = ["Bonjour,", "", f"{len(alerts)} demande(s) arrivent à échéance ou l'ont dépassée"
+             + (f", dont {len(overdue)} en retard." if overdue else "."), ""]
+    for title, items, count_head in (("En retard (les plus anciennes d'abord)", overdue, "Jours ouvrés de retard"),
+                                     ("Échéance proche", soon, "Jours ouvrés restants")):
+        if not items:
+            continue
+        lines.append(f"{title} :")
+        lines.append(f"{'Référence':<18} {'Reçue le':<10}  {'Échéance':<10}  {count_head:>22}  Objet")
+        for a in sorted(items, key=lambda a: a.request.received_at if a.threshold == "overdue" else a.request.deadline):
+            r = a.request
+            count = -a.days_left if a.threshold == "overdue" else a.days_left
+            lines.append(f"{r.reference:<18} {clock.local(r.received_at, tz):%d/%m/%Y}  {clock.local(r.deadline, tz):%d/%m/%Y}  "
+                         f"{count:>22}  {_cut(r.subject or '(sans objet)', 60)}")
+            lines.append(f"{'':<18} Expéditeur : {_who(r)}")
         lines.append("")
-    lines += ["Consultez le registre : tracer cases --status overdue", "", "-- ", "tracer, suivi Qual-e-Pref"]
+    lines.append(f"Total : {len(alerts)} demande(s) ; en retard : {len(overdue)} ; échéance proche : {len(soon)}.")
+    lines += ["", "Consultez le registre : tracer cases --status overdue", "", "-- ", "tracer, suivi Qual-e-Pref"]
     return subject, "\n".join(lines)
+
+
+SENDER_NAME = "Suivi Qual-e-Pref (tracer)"
 
 
 def run(engine: Engine, rt, as_of: datetime, now: datetime, dry_run: bool = False) -> list[dict]:
@@ -156,7 +175,7 @@ def run(engine: Engine, rt, as_of: datetime, now: datetime, dry_run: bool = Fals
             subject, text = render_mail(mail, rt.cfg.tz)
             row = outbox.enqueue(
                 session, kind="alert", sender=sender, recipients=[mail.recipient], subject=subject, text=text,
-                created_by="tracer", now=now,
+                created_by="tracer", now=now, sender_name=SENDER_NAME,
             )
             session.flush()
             outbox_ids.append(row.id)

@@ -307,8 +307,11 @@ def chart_png(weekly: list[dict]) -> bytes:
 def message(rt, data: dict, now: datetime) -> EmailMessage:
     sender = rt.cfg.smtp.from_address if rt.cfg.smtp and rt.cfg.smtp.from_address else (
         rt.cfg.mailboxes[0].address if rt.cfg.mailboxes else "tracer@localhost")
+    from tracer.outgoing import outbox
+    from tracer.outgoing.alerts import SENDER_NAME
+
     msg = EmailMessage()
-    msg["From"] = sender
+    msg["From"] = outbox.from_header(sender, SENDER_NAME)
     msg["To"] = ", ".join(rt.cfg.digest.to)
     msg["Subject"] = f"[tracer] Bilan hebdomadaire des délais au {_d(data['as_of'])}"
     msg["Date"] = format_datetime(now.astimezone(clock.PARIS))
@@ -329,7 +332,7 @@ def send(engine, rt, as_of: datetime, now: datetime) -> dict:
     with Session(engine, expire_on_commit=False) as session:
         data = build(session, rt, as_of)
         msg = message(rt, data, now)
-        row = outbox.enqueue(session, kind="digest", sender=msg["From"], recipients=list(rt.cfg.digest.to),
+        row = outbox.enqueue(session, kind="digest", sender=msg["From"].addresses[0].addr_spec, recipients=list(rt.cfg.digest.to),
                              subject=msg["Subject"], text="", now=now, message=msg)
         session.commit()
         outbox_id = row.id

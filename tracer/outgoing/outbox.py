@@ -62,9 +62,9 @@ APPEND_GIVE_UP = timedelta(days=7)
 
 def build_message(*, sender: str, recipients: list[str], subject: str, text: str, html: str | None = None,
                   in_reply_to: str | None = None, references=(), extra_headers: dict | None = None,
-                  now: datetime) -> EmailMessage:
+                  now: datetime, sender_name: str | None = None) -> EmailMessage:
     msg = EmailMessage()
-    msg["From"] = sender
+    msg["From"] = from_header(sender, sender_name)
     msg["To"] = ", ".join(recipients)
     msg["Subject"] = subject
     msg["Date"] = format_datetime(now.astimezone(clock.PARIS))
@@ -84,14 +84,29 @@ def build_message(*, sender: str, recipients: list[str], subject: str, text: str
     return msg
 
 
+def from_header(address: str, name: str | None = None):
+    """``Préfecture de la Haute-Savoie – Mission qualité <pref-qualite@…>`` (the bare address if it cannot be)."""
+    if not name:
+        return address
+    from email.headerregistry import Address
+
+    try:
+        return Address(display_name=name, addr_spec=address)
+    except (ValueError, IndexError, TypeError):
+        return address
+
+
 def enqueue(session: Session, *, kind: str, sender: str, recipients: list[str], subject: str, text: str,
             html: str | None = None, in_reply_to: str | None = None, references=(), request_id: int | None = None,
             mailbox: str | None = None, created_by: str = "tracer", now: datetime,
-            extra_headers: dict | None = None, message: EmailMessage | None = None) -> Outbox:
-    """Queue a mail (the caller commits, with whatever decided to send it)."""
+            extra_headers: dict | None = None, message: EmailMessage | None = None,
+            sender_name: str | None = None) -> Outbox:
+    """Queue a mail (the caller commits, with whatever decided to send it); ``sender`` is the address,
+    ``sender_name`` the display name its From: carries."""
     if message is None:
         message = build_message(sender=sender, recipients=recipients, subject=subject, text=text, html=html,
-                                in_reply_to=in_reply_to, references=references, extra_headers=extra_headers, now=now)
+                                in_reply_to=in_reply_to, references=references, extra_headers=extra_headers, now=now,
+                                sender_name=sender_name)
     else:  # a message built by its caller (the digest, with its inline chart)
         if message["Message-ID"] is None:
             message["Message-ID"] = make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or "localhost")

@@ -43,6 +43,7 @@ class PreparedReply:
     in_reply_to: str | None
     references: list[str]
     mailbox: str
+    sender_name: str | None = None  # the From: display name (the service's)
 
 
 def clean_subject(subject: str | None, reference: str) -> str:
@@ -63,12 +64,16 @@ def context_for(rt, request: Request, values: dict, now: datetime, quote: bool =
         "contact": list(svc.contact) if svc else [],
     }
     subject = request.subject if quote else None
+    paper = request.channel == "paper"
     return {
         "request": {
             "reference": request.reference,
             "subject": subject or "",
             "subject_clean": clean_subject(subject, request.reference),
-            "received_at_fr": templates.date_fr(request.received_at, tz, with_time=True),
+            # a letter's day of arrival has no time of day worth telling: « votre courrier du 30 novembre 2026 »
+            "received_at_fr": templates.date_fr(request.received_at, tz, with_time=not paper),
+            "kind_fr": "courrier" if paper else "message",
+            "channel": request.channel,
             "received_date_fr": templates.date_fr(request.received_at, tz),
             "deadline_fr": templates.date_fr(request.deadline, tz) if request.deadline else "",
             "category": request.category,
@@ -83,18 +88,42 @@ def context_for(rt, request: Request, values: dict, now: datetime, quote: bool =
     }
 
 
+_MADAME = re.compile(r"(?i)^(madame|mme\.?|mlle\.?|mademoiselle)\s")
+_MONSIEUR = re.compile(r"(?i)^(monsieur|m\.|mr\.?)\s")
+
+
+def civility(name: str | None) -> str | None:
+    """« Madame » or « Monsieur » when the sender wrote it (« Mme Rossi », « M. Fabre »), else None."""
+    name = (name or "").strip() + " "
+    if _MADAME.match(name):
+        return "Madame"
+    if _MONSIEUR.match(name):
+        return "Monsieur"
+    return None
+
+
 def _citizen(request: Request) -> dict:
-    """The sender's display name when it looks like a name, else the courteous fallback."""
+    """The sender's display name when it looks like a name; the greeting in administrative style:
+    « Madame, » or « Monsieur, » when the civility is known, else « Madame, Monsieur, »."""
     name = " ".join((request.sender_name or "").split()).strip("\"' ")
     if not name or "@" in name or not any(c.isalpha() for c in name):
         return _courteous(request.sender_addr)
     if name.isupper() or name.islower():  # « JEANNE MARTIN » -> « Jeanne Martin »
         name = " ".join("-".join(p.capitalize() for p in w.split("-")) for w in name.split())
-    return {"name": name, "email": request.sender_addr or "", "greeting": f"Bonjour {name},"}
+    known = civility(name)
+    return {"name": name, "email": request.sender_addr or "", "civility": known,
+            "greeting": f"{known}," if known else "Madame, Monsieur,"}
 
 
 def _courteous(address: str | None) -> dict:
-    return {"name": "Madame, Monsieur", "email": address or "", "greeting": "Madame, Monsieur,"}
+    return {"name": "Madame, Monsieur", "email": address or "", "civility": None, "greeting": "Madame, Monsieur,"}
+
+
+def sender_name(rt, service: str | None) -> str:
+    """The From: display name of mail a service sends: its label (« Mission qualité »; short enough
+    that the header is not folded), else « Préfecture »."""
+    svc = rt.cfg.service(service) if service else None
+    return (svc.label if svc else None) or "Préfecture"
 
 
 # An address a reply may go to: one « @ », no space, no control character
@@ -119,7 +148,7 @@ def _mailbox(rt, request: Request):
 
 
 def prepare_reply(session: Session, rt, reference: str, template: str, values: dict, now: datetime,
-                  kind: str = "reply") -> PreparedReply:
+                  kind: str = "reply", force: bool = False) -> PreparedReply:
     """Render the reply and work out its headers; writes nothing.
 
     Raises ``NotFound`` (reference, template), ``UserError`` (no address, an
@@ -148,6 +177,8 @@ def prepare_reply(session: Session, rt, reference: str, template: str, values: d
     box = _mailbox(rt, request)
     if box is None:
         raise UserError("aucune boîte configurée ([[mailbox]]) pour expédier la réponse")
+    if kind != "ack" and not force:
+        _check_category(rt, request, template)
     rendered = templates.render(rt.cfg, template, context_for(rt, request, values, now, quote=kind != "ack"))
     last = session.execute(
         select(Message).where(Message.request_id == request.id, Message.direction == "in")
@@ -156,12 +187,24 @@ def prepare_reply(session: Session, rt, reference: str, template: str, values: d
     in_reply_to = last.message_id if last else None
     references = [r for r in (last.references if last else []) if r] + ([in_reply_to] if in_reply_to else [])
     return PreparedReply(request, box.address, recipient, rendered.subject, rendered.text, rendered.html,
-                         in_reply_to, references, box.name)
+                         in_reply_to, references, box.name, sender_name(rt, request.service))
+
+
+def _check_category(rt, request: Request, template: str) -> None:
+    """A template made for other categories is refused (``--force`` to send it anyway)."""
+    from tracer.core import french
+
+    info = templates.get_template(rt.cfg, template)
+    if info.categories and request.category not in info.categories:
+        made_for = ", ".join(french.category(c) for c in info.categories)
+        raise UserError(f"la réponse type « {template} » est prévue pour : {made_for} ; la demande {request.reference} "
+                        f"est classée « {french.category(request.category)} » : choisissez une autre réponse type "
+                        "(tracer templates), reclassez la demande, ou ajoutez --force")
 
 
 def render_preview(prepared: PreparedReply) -> str:
     head = [
-        f"De : {prepared.sender}",
+        f"De : {prepared.sender_name} <{prepared.sender}>" if prepared.sender_name else f"De : {prepared.sender}",
         f"À : {prepared.recipient}",
         f"Objet : {prepared.subject}",
     ]
@@ -175,7 +218,7 @@ def render_preview(prepared: PreparedReply) -> str:
 
 
 def send_reply(engine: Engine, rt, reference: str, template: str, by: str, values: dict, now: datetime,
-               kind: str = "reply", preview: bool = False) -> dict:
+               kind: str = "reply", preview: bool = False, force: bool = False) -> dict:
     """Queue, record and send a template reply; with ``preview`` only render it.
 
     The outbox row, the outgoing ``Message`` and the reply event are one
@@ -184,12 +227,12 @@ def send_reply(engine: Engine, rt, reference: str, template: str, by: str, value
     """
     if preview:
         with Session(engine) as session:
-            prepared = prepare_reply(session, rt, reference, template, values, now, kind=kind)
+            prepared = prepare_reply(session, rt, reference, template, values, now, kind=kind, force=force)
             return {"reference": prepared.request.reference, "status": "preview", "preview": render_preview(prepared)}
     if not by or not by.strip():
         raise UserError("--by : le nom de l'agent est obligatoire")
     try:
-        outbox_id, request_ref = _record_reply(engine, rt, reference, template, by, values, now, kind)
+        outbox_id, request_ref = _record_reply(engine, rt, reference, template, by, values, now, kind, force)
     except IntegrityError:
         if kind != "ack":
             raise
@@ -204,16 +247,17 @@ def send_reply(engine: Engine, rt, reference: str, template: str, by: str, value
 
 
 def _record_reply(engine: Engine, rt, reference: str, template: str, by: str, values: dict, now: datetime,
-                  kind: str) -> tuple[int, str]:
+                  kind: str, force: bool = False) -> tuple[int, str]:
     """The outbox row, the outgoing message and the reply event, in one transaction."""
     with Session(engine, expire_on_commit=False) as session:
-        prepared = prepare_reply(session, rt, reference, template, values, now, kind=kind)
+        prepared = prepare_reply(session, rt, reference, template, values, now, kind=kind, force=force)
         extra = {"Auto-Submitted": "auto-replied"} if kind == "ack" else None
         try:
             row = outbox.enqueue(
                 session, kind=kind, sender=prepared.sender, recipients=[prepared.recipient], subject=prepared.subject,
                 text=prepared.text, html=prepared.html, in_reply_to=prepared.in_reply_to, references=prepared.references,
                 request_id=prepared.request.id, mailbox=prepared.mailbox, created_by=by, now=now, extra_headers=extra,
+                sender_name=prepared.sender_name,
             )
         except ValueError as exc:  # the mail cannot be built (the standard library refused a header)
             raise UserError(f"réponse à {prepared.request.reference} impossible à construire ({exc.__class__.__name__}) : "
