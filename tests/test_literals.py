@@ -64,8 +64,8 @@ def test_shipped_rules_decide_the_same_with_and_without_the_filter(monkeypatch):
     matchers = []
     real_init = classify.Matcher.__init__
 
-    def recording_init(self, pattern):
-        real_init(self, pattern)
+    def recording_init(self, pattern, first_words=None):
+        real_init(self, pattern, first_words)
         matchers.append(self)
 
     monkeypatch.setattr(classify.Matcher, "__init__", recording_init)
@@ -77,3 +77,12 @@ def test_shipped_rules_decide_the_same_with_and_without_the_filter(monkeypatch):
         for f in facts:
             for text in (f.subject, f.body, f.text):
                 assert bool(matcher.search(text)) == bool(matcher.pattern.search(text)), matcher.pattern.pattern[:80]
+    # Keywords skipped on the message's words (Facts.words) give the same matches and counts too.
+    by_words = [m for m in matchers if m.first_words]
+    assert len(by_words) > 20
+    for matcher in by_words:
+        for f in facts:
+            for name in ("subject", "body", "text"):
+                text = getattr(f, name)
+                assert bool(matcher.search_facts(f, name)) == bool(matcher.pattern.search(text)), matcher.pattern.pattern[:80]
+                assert len(matcher.findall_facts(f, name)) == len(matcher.pattern.findall(text))

@@ -118,6 +118,7 @@ class Facts:
     content_type: str
     report_type: str
     has_attachment: bool
+    words: frozenset = frozenset()  # every word of the text (subject and body), cut once per message
 
     @classmethod
     def of(cls, msg, mailbox_name: str | None, mailbox_address: str | None) -> "Facts":
@@ -142,6 +143,7 @@ class Facts:
             content_type=(msg.content_type or "").lower(),
             report_type=(msg.report_type or "").lower(),
             has_attachment=bool(msg.attachments),
+            words=frozenset(WORDS.findall(f"{subject}\n{body}")),
         )
 
 
@@ -151,21 +153,46 @@ class Facts:
 Check = Callable[[Facts], "str | None"]
 
 
+WORDS = re.compile(r"\w+")
+
+
 class Matcher:
     """A compiled expression that is not run on a text lacking all of its
-    required literals (tracer.literals): same matches, far fewer searches."""
+    required literals (tracer.literals): same matches, far fewer searches.
 
-    __slots__ = ("pattern", "literals")
+    A list of keywords also knows the words one of which opens every match
+    (``first_words``): a message none of whose words is among them cannot
+    match, which one set operation on the message's words (Facts.words, cut
+    once) tells, where a long alternation would be tried at every position."""
 
-    def __init__(self, pattern: re.Pattern):
+    __slots__ = ("pattern", "literals", "first_words")
+
+    def __init__(self, pattern: re.Pattern, first_words: frozenset | None = None):
         self.pattern = pattern
         self.literals = required_literals(pattern.pattern)
+        self.first_words = first_words
+
+    def search_facts(self, facts: "Facts", field_name: str):
+        first = self.first_words
+        if first is not None and first.isdisjoint(facts.words):
+            return None
+        return self.search(getattr(facts, field_name))
+
+    def findall_facts(self, facts: "Facts", field_name: str) -> list:
+        first = self.first_words
+        if first is not None and first.isdisjoint(facts.words):
+            return []
+        return self.findall(getattr(facts, field_name))
 
     def _possible(self, text: str) -> bool:
-        return self.literals is None or any(literal in text for literal in self.literals)
+        # map over the bound ``__contains__``: the loop stays in C (a generator cost more than the searches)
+        return self.literals is None or any(map(text.__contains__, self.literals))
 
     def search(self, text: str):
-        return self.pattern.search(text) if self._possible(text) else None
+        literals = self.literals
+        if literals is None or any(map(text.__contains__, literals)):
+            return self.pattern.search(text)
+        return None
 
     def findall(self, text: str) -> list:
         return self.pattern.findall(text) if self._possible(text) else []
@@ -178,6 +205,7 @@ def _keywords(words: Any, where: str, problems: list[str], label: str) -> Matche
         problems.append(f"{label}.{where} : liste de mots-clés non vide attendue")
         return Matcher(re.compile(r"(?!x)x"))
     parts = []
+    first_words: frozenset | None = frozenset()
     for word in words:
         word = normalise(word.strip())
         tokens = re.split(r"([ \-'*])", word)
@@ -185,7 +213,64 @@ def _keywords(words: Any, where: str, problems: list[str], label: str) -> Matche
             {" ": r"[\s\-']+", "-": r"[\s\-]?", "'": r"['\s]?", "*": r"\w*"}.get(t, re.escape(t)) for t in tokens
         )
         parts.append(piece)
-    return Matcher(re.compile(r"(?<![\w])(?:" + "|".join(parts) + r")(?![\w])"))
+        if first_words is not None:
+            needed = _needed_words(tokens)
+            first_words = None if needed is None else first_words | needed
+    return Matcher(re.compile(r"(?<![\w])(?:" + "|".join(parts) + r")(?![\w])"), first_words)
+
+
+_WORD_ONLY = re.compile(r"\w+")
+# Words too common to tell messages apart: a keyword is known by another of its words when it has one.
+_COMMON = frozenset("a au aux c ce cette d de des du en est et il j je l la le les lui m ma me mes mon n ne "
+                    "nos notre nous on par pas plus pour qu que qui s sa se ses son sur un une vos votre vous".split())
+
+
+def _needed_words(tokens: list[str]) -> frozenset | None:
+    """Words of a text, one of which is in every match of a keyword (its pieces cut on separators, kept).
+
+    A piece between two required separators (a space in the keyword: « [\\s\\-']+ ») or at an end is a
+    whole word of any text it matches: the longest uncommon one is enough. Otherwise, the words a
+    match opens with (_opening_words).
+    """
+    best = None
+    for k in range(0, len(tokens), 2):
+        word = tokens[k]
+        left = tokens[k - 1] if k > 0 else None
+        right = tokens[k + 1] if k + 1 < len(tokens) else None
+        if left not in (None, " ") or right not in (None, " ") or not _WORD_ONLY.fullmatch(word):
+            continue
+        if right is None and k + 1 < len(tokens):
+            continue
+        key = (word not in _COMMON, len(word))
+        if best is None or key > best[0]:
+            best = (key, word)
+    if best is not None:
+        return frozenset([best[1]])
+    return _opening_words(tokens)
+
+
+def _opening_words(tokens: list[str]) -> frozenset | None:
+    """The words of a text one of which every match of a keyword starts with (its pieces cut on
+    separators, kept): its first word, or that word joined to the next ones across an optional « - » or
+    « ' »; None when a wildcard or a character outside words makes it unknowable."""
+    if not tokens or not _WORD_ONLY.fullmatch(tokens[0]):
+        return None
+    word, out, i = tokens[0], {tokens[0]}, 1
+    while i < len(tokens):
+        sep = tokens[i]
+        if sep == "*":
+            return None
+        if sep == " " or sep == "":
+            break
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if not _WORD_ONLY.fullmatch(nxt):
+            return None
+        word += nxt
+        out.add(word)
+        i += 2
+    if i < len(tokens) and tokens[i] == "" and i + 1 < len(tokens) and tokens[i + 1] == "*":
+        return None
+    return frozenset(out)
 
 
 def _regex(pattern: Any, where: str, problems: list[str], label: str) -> Matcher:
@@ -206,6 +291,13 @@ def _category_fr(code: str) -> str:
 
 
 FIELD_FR = {"text": "le texte", "subject": "l'objet", "body": "le corps du message"}
+
+
+def _search_facts(pattern: Matcher, facts: "Facts", field_name: str) -> str | None:
+    found = pattern.search_facts(facts, field_name)
+    if found:
+        return f"{FIELD_FR.get(field_name, field_name)} contient « {found.group(0).strip()[:60]} »"
+    return None
 
 
 def _search(pattern: Matcher, text: str, field_name: str) -> str | None:
@@ -277,7 +369,7 @@ def compile_condition(node: Any, problems: list[str], label: str, collect: list 
             if collect is not None:
                 collect.append((pattern, field_name))
             cost = SUBJECT if field_name == "subject" else KEYWORDS
-            checks.append(_costed(lambda f, p=pattern, n=field_name: _search(p, getattr(f, n), n), cost))
+            checks.append(_costed(lambda f, p=pattern, n=field_name: _search_facts(p, f, n), cost))
         elif key in ("subject_regex", "body_regex", "text_regex"):
             pattern, field_name = _regex(value, key, problems, label), key.split("_")[0]
             cost = SUBJECT if field_name == "subject" else REGEX
@@ -361,9 +453,9 @@ class Rule:
         """How strongly a topic rule applies: keyword hits, the subject counting double."""
         total = 0
         for pattern, field_name in self.patterns:
-            total += len(pattern.findall(getattr(facts, field_name)))
+            total += len(pattern.findall_facts(facts, field_name))
             if field_name == "text":
-                total += len(pattern.findall(facts.subject))
+                total += len(pattern.findall_facts(facts, "subject"))
         return total
 
 

@@ -17,16 +17,18 @@ never a message.
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import math
-from operator import itemgetter
 import re
+import sys
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
 FORMAT = "tracer-scorer"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: weights as a float32 block, stored feature by feature
 # Bumped when features() changes: a model trained on other features is refused.
 FEATURES_VERSION = 1
 SHIPPED_MODEL = Path(__file__).resolve().parent / "model" / "scorer.json.gz"
@@ -231,54 +233,87 @@ class Scores:
 
 
 class Linear:
-    """One linear model: per class, a bias and a weight per known feature."""
+    """One linear model: per class, a bias and a weight per known feature.
+
+    Stored by feature (each known feature maps to its weights, one per class),
+    so scoring a message is one dict lookup per feature and one C-level sum per
+    class; the file holds the weights as one block of float32 numbers, which
+    loads without parsing a number at a time.
+    """
 
     def __init__(self, classes: list[str], vocabulary: list[str], weights: list[list[float]], bias: list[float]):
         if len(weights) != len(classes) or len(bias) != len(classes):
             raise ValueError("dimensions")
         if any(len(row) != len(vocabulary) for row in weights):
             raise ValueError("dimensions")
-        self.classes = list(classes)
-        self.index = {f: i for i, f in enumerate(vocabulary)}
-        self.vocabulary = list(vocabulary)
-        self.weights = [list(map(float, row)) for row in weights]
-        self.bias = list(map(float, bias))
+        columns = list(zip(*weights)) if vocabulary else []
+        self._set(list(classes), list(vocabulary), columns, list(map(float, bias)))
 
-    def known(self, feats: list[str]) -> list[int]:
-        return [i for i in map(self.index.get, feats) if i is not None]
+    def _set(self, classes, vocabulary, columns, bias) -> None:
+        self.classes = classes
+        self.vocabulary = vocabulary
+        self.columns = dict(zip(vocabulary, columns))  # feature -> its weight for each class
+        self.bias = tuple(bias)
 
-    def scores(self, ids: list[int], allowed=None) -> list[float]:
-        if len(ids) < 2:  # itemgetter of one index gives a number, not a tuple
-            return [b + (row[ids[0]] if ids else 0.0) if allowed is None or c in allowed else -math.inf
-                    for c, row, b in zip(self.classes, self.weights, self.bias)]
+    @property
+    def weights(self) -> list[list[float]]:
+        """Per class, the weight of each feature of the vocabulary (in its order)."""
+        cols = [self.columns[f] for f in self.vocabulary]
+        return [list(row) for row in zip(*cols)] if cols else [[] for _ in self.classes]
+
+    def known(self, feats: list[str]) -> list[tuple]:
+        return [c for c in map(self.columns.get, feats) if c is not None]
+
+    def scores(self, cols: list[tuple], allowed=None) -> list[float]:
+        if not cols:
+            sums = [0.0] * len(self.classes)
         else:
-            scale = 1.0 / math.sqrt(len(ids))
-            pick = itemgetter(*ids)
-        return [b + scale * sum(pick(row)) if allowed is None or c in allowed else -math.inf
-                for c, row, b in zip(self.classes, self.weights, self.bias)]
+            scale = 1.0 / math.sqrt(len(cols))
+            sums = [scale * s for s in map(sum, zip(*cols))]
+        if allowed is None:
+            return [b + s for b, s in zip(self.bias, sums)]
+        return [b + s if c in allowed else -math.inf for c, b, s in zip(self.classes, self.bias, sums)]
 
     def decide(self, feats: list[str], allowed=None, explain: bool = False) -> Scores:
-        ids = self.known(feats)
-        scores = self.scores(ids, allowed)
+        names = [f for f in feats if f in self.columns] if explain else None
+        cols = self.known(feats)
+        scores = self.scores(cols, allowed)
         order = sorted(range(len(scores)), key=scores.__getitem__, reverse=True)
         best = order[0]
         second = order[1] if len(order) > 1 else best
         margin = scores[best] - scores[second] if scores[second] != -math.inf else math.inf
         cues: list[tuple[str, float]] = []
         if explain:
-            win, other = self.weights[best], self.weights[second]
-            pulls = [(self.vocabulary[i], win[i] - (other[i] if second != best else 0.0)) for i in ids]
+            pulls = [(f, c[best] - (c[second] if second != best else 0.0)) for f, c in zip(names, cols)]
             cues = sorted((p for p in pulls if p[1] > 0), key=lambda p: -p[1])[:6]
         return Scores(self.classes[best], margin, cues)
 
     def to_json(self) -> dict:
-        return {"classes": self.classes, "vocabulary": self.vocabulary,
-                "weights": [[round(w, 4) for w in row] for row in self.weights],
-                "bias": [round(b, 4) for b in self.bias]}
+        """Classes, bias, the vocabulary as one text and the weights (feature by feature, class by
+        class) as base64 of little-endian float32."""
+        flat = array("f", (w for f in self.vocabulary for w in self.columns[f]))
+        if sys.byteorder != "little":
+            flat.byteswap()
+        return {"classes": self.classes, "vocabulary": "\n".join(self.vocabulary),
+                "weights": base64.b64encode(flat.tobytes()).decode("ascii"),
+                "bias": [round(b, 6) for b in self.bias]}
 
     @classmethod
     def from_json(cls, data: dict) -> "Linear":
-        return cls(data["classes"], data["vocabulary"], data["weights"], data["bias"])
+        classes, bias = list(data["classes"]), [float(b) for b in data["bias"]]
+        vocabulary = data["vocabulary"].split("\n") if data["vocabulary"] else []
+        flat = array("f")
+        flat.frombytes(base64.b64decode(data["weights"], validate=True))
+        if sys.byteorder != "little":
+            flat.byteswap()
+        k = len(classes)
+        if len(bias) != k or len(flat) != k * len(vocabulary):
+            raise ValueError("dimensions")
+        values = flat.tolist()
+        columns = [tuple(values[i:i + k]) for i in range(0, len(values), k)]
+        self = cls.__new__(cls)
+        self._set(classes, vocabulary, columns, bias)
+        return self
 
 
 @dataclass
