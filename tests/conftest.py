@@ -109,6 +109,7 @@ def make_config(tmp_path):
     def build(mailboxes: list[dict] = (), extra: str = "", port: int | None = None, **tracer_keys) -> Path:
         secret = tmp_path / "imap.secret"
         secret.write_text("mot-de-passe\n")
+        secret.chmod(0o600)  # as a service account keeps it (a shared one is warned about)
         lines = ["[tracer]", f'database_url = "sqlite:///{tmp_path / "tracer.store.db"}"', 'reference_prefix = "PREF74"']
         for key, value in tracer_keys.items():
             lines.append(f"{key} = {_toml(value)}")

@@ -109,6 +109,7 @@ def test_two_acknowledging_mailboxes_and_concurrent_polls_send_one_acknowledgeme
         dovecot.server.append(accueil, "INBOX", raw, when)
     secret = tmp_path / "imap.secret"
     secret.write_text("mot-de-passe\n")
+    secret.chmod(0o600)
     boxes = "".join(
         f'\n[[mailbox]]\nname = "{name}"\naddress = "{user}"\nusername = "{user}"\nhost = "127.0.0.1"\nport = {dovecot.port}\n'
         f'tls = "none"\npassword_file = "{secret}"\nacknowledge = true\n'

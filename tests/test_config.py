@@ -182,3 +182,49 @@ def test_missing_rules_dir_falls_back_to_the_shipped_rules_with_a_warning(tmp_pa
     cfg = config.load(str(path))
     assert (cfg.rules_dir / "automatique.toml").exists()
     assert "tracer.rules_dir : dossier introuvable" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------
+# Issue 15, low: secrets others can read, clear-text connections, the database password.
+
+
+def test_a_password_file_others_can_read_and_allow_insecure_are_warned_by_the_commands_that_connect(tmp_path):
+    secret = tmp_path / "pw"
+    secret.write_text("s3cret\n")
+    secret.chmod(0o644)
+    path = write(tmp_path, f'[tracer]\ndatabase_url = "sqlite:///{tmp_path}/t.db"\n'
+                           '[[mailbox]]\nname="a"\naddress="a@x.fr"\nhost="192.0.2.1"\nport=1\ntls="none"\n'
+                           'allow_insecure=true\npassword_file="pw"\ntimeout=1\n')
+    cfg = config.load(str(path))
+    warnings = cfg.secret_warnings()
+    assert warnings == [
+        "mailbox[1].allow_insecure : connexion sans chiffrement vers 192.0.2.1 : le mot de passe et les courriels "
+        "circulent en clair",
+        f"mailbox[1].password_file : {secret} est lisible par d'autres comptes (mode 0644) ; restreignez-le au "
+        f"compte de service : chmod 600 {secret}",
+    ]
+    polled = subprocess.run([sys.executable, "-m", "tracer", "--config", str(path), "poll"], capture_output=True, text=True,
+                            timeout=60)
+    assert "configuration : avertissement : mailbox[1].password_file : " in polled.stderr
+    assert "configuration : avertissement : mailbox[1].allow_insecure" in polled.stderr
+    assert "s3cret" not in polled.stderr
+    secret.chmod(0o600)
+    assert [w for w in config.load(str(path)).secret_warnings() if "password_file" in w] == []
+    cases = subprocess.run([sys.executable, "-m", "tracer", "--config", str(path), "cases"], capture_output=True, text=True)
+    assert "avertissement" not in cases.stderr  # a command that connects to nothing says nothing
+
+
+def test_the_database_password_comes_from_database_password_env(tmp_path, monkeypatch):
+    body = ('[tracer]\ndatabase_url = "postgresql+psycopg://tracer@db.example.org/tracer"\n'
+            'database_password_env = "TRACER_DB_PW"\n')
+    monkeypatch.delenv("TRACER_DB_PW", raising=False)
+    with pytest.raises(config.ConfigError) as refused:
+        config.load(str(write(tmp_path, body)))
+    assert refused.value.problems == ["tracer.database_password_env : variable d'environnement TRACER_DB_PW non définie"]
+    monkeypatch.setenv("TRACER_DB_PW", "p@ss:wörd/")
+    cfg = config.load(str(write(tmp_path, body)))
+    from sqlalchemy.engine import make_url
+
+    url = make_url(cfg.database_url)
+    assert (url.username, url.password, url.host, url.database) == ("tracer", "p@ss:wörd/", "db.example.org", "tracer")
+    assert "p@ss" not in cfg.tracer.database_url

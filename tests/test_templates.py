@@ -205,3 +205,54 @@ def test_citizen_name_or_the_courteous_fallback(name, expected):
     citizen = _citizen(Request(reference="R", sender_name=name, sender_addr="j@x.fr",
                                received_at=datetime(2026, 9, 7, tzinfo=UTC), created_at=datetime(2026, 9, 7, tzinfo=UTC)))
     assert (citizen["name"], citizen["greeting"]) == expected and citizen["email"] == "j@x.fr"
+
+
+# --------------------------------------------------------------------------
+# Issue 15, low: runtime errors and symbolic links.
+
+
+@pytest.mark.parametrize("source", ["{{ 1/0 }}", "{{ '%d' % 'x' }}", "{{ 1 + [] }}"])
+def test_a_runtime_error_in_a_template_is_a_french_error_naming_it(tmp_path, source):
+    cfg = own_folder(tmp_path, {"casse.txt.j2": source + "\n"})
+    with pytest.raises(templates.TemplateError, match="modèle « casse » : erreur à l'exécution"):
+        templates.render(cfg, "casse", sample_context())
+
+
+def test_the_cli_reports_a_template_runtime_error_without_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    folder = tmp_path / "modeles"
+    folder.mkdir()
+    (folder / "casse.txt.j2").write_text("+++\ntitle = \"Cassé\"\n+++\n{{ 1/0 }}\n", encoding="utf-8")
+    cfg = tmp_path / "tracer.toml"
+    cfg.write_text(f'[tracer]\ndatabase_url = "sqlite:///{tmp_path}/t.db"\ntemplates_dir = "{folder}"\n'
+                   '[[mailbox]]\nname = "qualite"\naddress = "pref-qualite@haute-savoie.gouv.fr"\nhost = "127.0.0.1"\n'
+                   'tls = "none"\n', encoding="utf-8")
+    paper = subprocess.run([sys.executable, "-m", "tracer", "--config", str(cfg), "register-paper", "--received", "2026-09-07",
+                            "--sender", "Mme Roux", "--email", "roux@example.org", "--subject", "Lettre", "--service", "qualite",
+                            "--json"], capture_output=True, text=True)
+    assert paper.returncode == 0, paper.stderr
+    ref = __import__("json").loads(paper.stdout)["reference"]
+    out = subprocess.run([sys.executable, "-m", "tracer", "--config", str(cfg), "reply", ref, "--template", "casse",
+                          "--by", "a", "--preview"], capture_output=True, text=True)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert "modèle « casse » : erreur à l'exécution (ZeroDivisionError" in out.stderr
+
+
+def test_a_symbolic_link_in_the_templates_folder_is_not_followed_outside_it(tmp_path):
+    secret = tmp_path / "ailleurs" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("MOT-DE-PASSE-DU-SERVEUR\n", encoding="utf-8")
+    cfg = own_folder(tmp_path, {"inclut.txt.j2": '{% include "lien.txt" %}\n'})
+    folder = cfg.templates_dir
+    (folder / "lien.txt").symlink_to(secret)
+    (folder / "piege.txt.j2").symlink_to(secret)
+    (folder / "sous").mkdir()
+    (folder / "sous" / "ok.txt").write_text("dedans\n", encoding="utf-8")
+    (folder / "lien-interne.txt.j2").symlink_to(folder / "sous" / "ok.txt")  # a link that stays inside is fine
+    with pytest.raises(templates.TemplateError, match="introuvable"):
+        templates.render(cfg, "inclut", sample_context())
+    names = [t.name for t in templates.list_templates(cfg)]
+    assert "piege" not in names and "lien-interne" in names
+    assert templates.render(cfg, "lien-interne", sample_context()).text == "dedans\n"

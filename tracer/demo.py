@@ -115,7 +115,7 @@ def run(data_dir: str | None, now: datetime) -> dict:
     from tracer.reports import exports, stats
 
     folder = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="tracer-demo-"))
-    folder.mkdir(parents=True, exist_ok=True)
+    paths.make_private_dir(folder)
     (folder / "demo.db").unlink(missing_ok=True)  # a second run starts afresh
     config_path = write_config(folder)
     cfg = config_mod.load(str(config_path))

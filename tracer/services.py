@@ -13,6 +13,7 @@ from datetime import date
 from functools import cached_property
 from pathlib import Path
 
+from tracer.core import paths
 from tracer.core.config import Config
 
 
@@ -56,7 +57,7 @@ class HolidayFile:
             return
         name = None
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            paths.make_private_dir(self.folder)
             fd, name = tempfile.mkstemp(dir=self.folder, prefix=".holidays-")
             with os.fdopen(fd, "w", encoding="utf-8") as out:
                 json.dump(self._days, out)

@@ -58,6 +58,8 @@ class Context:
         """Before connecting: every password needed can be read, else exit 2
         with one line per key (other commands run without them)."""
         problems = self.config.secret_problems(mailboxes, smtp)
+        for line in self.config.secret_warnings(mailboxes, smtp):
+            sys.stderr.write(f"configuration : avertissement : {line}\n")
         for line in problems:
             sys.stderr.write(f"configuration : {line}\n")
         if problems:

@@ -44,6 +44,7 @@ DETAIL_FR = {
     "template": "modèle", "outbox_id": "envoi n°", "subject": "objet", "error": "erreur", "sender": "expéditeur",
     "frozen_at": "figés le", "quarter": "trimestre", "agent": "agent", "previous_assignee": "attribuée avant à",
     "old_assignee": "attribuée avant à", "new_assignee": "attribuée à", "anonymous": "anonyme",
+    "reopened": "demande rouverte",
 }
 
 # Removed from every printed value: C0 controls but tab and newline, DEL, C1 controls

@@ -49,6 +49,7 @@ REQUIRED = object()
 
 TRACER_KEYS = [
     ("database_url", str, None, "URL SQLAlchemy de la base (défaut : fichier SQLite dans le dossier de données)"),
+    ("database_password_env", str, None, "variable d'environnement du mot de passe de la base"),
     ("timezone", "timezone", "Europe/Paris", "fuseau d'affichage et de calcul des jours"),
     ("holiday_zone", "zone", "metropole", "zone des jours fériés"),
     ("closure_days", "list[date]", [], "jours de fermeture propres à la préfecture"),
@@ -171,6 +172,12 @@ class Config:
     @property
     def database_url(self) -> str:
         if self.tracer.database_url:
+            env = self.tracer.database_password_env
+            if env and os.environ.get(env) is not None:
+                from sqlalchemy.engine import make_url
+
+                url = make_url(self.tracer.database_url).set(password=os.environ[env])
+                return url.render_as_string(hide_password=False)
             return self.tracer.database_url
         return "sqlite:///" + str(self.data_dir / "tracer.store.db")
 
@@ -212,6 +219,13 @@ class Config:
         boxes = [b for b in self.mailboxes if mailboxes is None or b.name in mailboxes]
         sections = boxes + ([self.smtp] if smtp and self.smtp is not None else [])
         return [s.values["secret_problem"] for s in sections if s.values.get("secret_problem")]
+
+    def secret_warnings(self, mailboxes: list[str] | None = None, smtp: bool = False) -> list[str]:
+        """What is unsafe about the connections a command is about to open: a password
+        file others can read, ``allow_insecure`` towards a remote server."""
+        boxes = [b for b in self.mailboxes if mailboxes is None or b.name in mailboxes]
+        sections = boxes + ([self.smtp] if smtp and self.smtp is not None else [])
+        return [w for s in sections for w in s.values.get("warnings") or []]
 
     def mailbox(self, name: str) -> Section:
         for box in self.mailboxes:
@@ -498,6 +512,10 @@ def _check_tls(label: str, v: dict, problems: list[str], default_ports: dict) ->
                 f"{label}.tls : \"none\" refusé pour un serveur distant ({v['host']}) ; "
                 "utilisez ssl ou starttls, ou allow_insecure = true"
             )
+    if v.get("tls") == "none" and v.get("allow_insecure") and v.get("host") and not _is_loopback(v["host"]):
+        v.setdefault("warnings", []).append(
+            f"{label}.allow_insecure : connexion sans chiffrement vers {v['host']} : le mot de passe et "
+            "les courriels circulent en clair")
 
 
 def _is_loopback(host: str) -> bool:
@@ -533,6 +551,22 @@ def _resolve_secret(label: str, v: dict, problems: list[str], base_dir: Path) ->
             v["password"] = Secret(path.read_text(encoding="utf-8").rstrip("\r\n"))
         except OSError:
             v["secret_problem"] = f"{label}.password_file : fichier illisible ({path})"
+            return
+        shared = _shared_file(path)
+        if shared:
+            v.setdefault("warnings", []).append(f"{label}.password_file : {shared}")
+
+
+def _shared_file(path: Path) -> str | None:
+    """A secret file others can read (group or world bits): warned about, not refused."""
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        return None
+    if mode & 0o077:
+        return (f"{path} est lisible par d'autres comptes (mode {mode:04o}) ; "
+                f"restreignez-le au compte de service : chmod 600 {path}")
+    return None
 
 
 def _validate_oidc(raw, problems: list[str]) -> Section | None:
@@ -561,6 +595,12 @@ def _is_web_url(value: str, https_only: bool = False) -> bool:
 
 
 def _check_cross(sections: dict, arrays: dict, problems: list[str]) -> None:
+    tracer = sections["tracer"].values
+    env = tracer.get("database_password_env")
+    if env and os.environ.get(env) is None:
+        problems.append(f"tracer.database_password_env : variable d'environnement {env} non définie")
+    if env and not tracer.get("database_url"):
+        problems.append("tracer.database_password_env : sans database_url, il n'y a pas de mot de passe à donner")
     web = sections["web"].values
     if isinstance(web.get("base_url"), str) and not _is_web_url(web["base_url"]):
         problems.append(f"web.base_url : adresse http:// ou https:// attendue, reçu {_shown(web['base_url'])}")

@@ -51,6 +51,7 @@ EVENT = {
     "unassigned": "attribution retirée",
     "answered_elsewhere": "réponse hors courriel",
     "reply_failed": "réponse non remise",
+    "reply_queued": "réponse en file d'envoi",
     "compte_cree": "compte créé",
     "compte_desactive": "compte désactivé",
     "connexion": "connexion",

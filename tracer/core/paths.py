@@ -39,3 +39,22 @@ def demo_mail_dir() -> Path:
 def user_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "tracer"
+
+
+def make_private_dir(path: Path) -> Path:
+    """Create ``path`` and any missing parent readable by the service account only
+    (0700: the data folder holds the database and the model, personal data).
+    Folders that already exist are left as they are."""
+    path = Path(path)
+    missing = []
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        missing.append(probe)
+        probe = probe.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        os.chmod(folder, 0o700)  # whatever the umask
+    return path

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import ssl
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -50,6 +51,7 @@ from sqlmodel import Session
 
 from tracer.core import clock, stopping
 from tracer.core.errors import NotFound
+from tracer.register import threads
 from tracer.store.models import Outbox
 
 log = logging.getLogger("tracer.outgoing.outbox")
@@ -316,19 +318,66 @@ def _deliver(engine: Engine, cfg, outbox: int | Outbox, now: datetime, force: bo
             if failure.permanent:
                 row.status, row.last_error, row.next_attempt_at = "failed", str(failure), None
                 session.add(row)
+                alert_id = _reply_refused(session, cfg, row, str(failure), now) if row.kind == "reply" else None
                 session.commit()
-                log.error("envoi %s refusé définitivement : %s", row.id, failure)
+                log.error("envoi %s refusé définitivement : %s", row.id, without_addresses(str(failure)))
+                if alert_id is not None:
+                    _deliver(engine, cfg, alert_id, now)
                 return "failed", True
             return _back_to_pending(session, row, str(failure), now), True
         row.status, row.sent_at, row.next_attempt_at = "sent", clock.now(), None
         row.last_error = ("envoyé, sauf à : " + " ; ".join(f"{a} ({answer})" for a, answer in refused.items())
                           if refused else None)
         session.add(row)
+        if row.kind == "reply":  # accepted by the server: now, and only now, the reply answers its request
+            threads.reply_delivered(session, _runtime(cfg), row.message_id, now, now)
         session.commit()
         if refused:
-            log.warning("envoi %s : destinataires refusés : %s", row.id, refused)
+            log.warning("envoi %s : %d destinataire(s) refusé(s) : %s", row.id, len(refused),
+                        without_addresses(" ; ".join(refused.values())))
     _append_copies(engine, cfg, [outbox_id], now)
     return "sent", True
+
+
+_ADDRESS = re.compile(r"[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+")
+
+
+def without_addresses(text: str) -> str:
+    """A log line about a refused mail, without the citizen's address the server quoted."""
+    return _ADDRESS.sub("<adresse>", text)
+
+
+def _runtime(cfg):
+    from tracer.services import Runtime
+
+    return Runtime(cfg)
+
+
+def _reply_refused(session: Session, cfg, row: Outbox, error: str, now: datetime) -> int | None:
+    """A reply refused for good: recorded on its request (reopened if it had stopped
+    the clock) and an alert queued to the service; returns the alert's outbox id."""
+    request = threads.reply_failed(session, _runtime(cfg), row.message_id, error, now)
+    if request is None:
+        return None
+    svc = cfg.service(request.service) if request.service else None
+    recipients = list((svc.alert_to if svc is not None and svc.alert_to else None) or cfg.digest.to)
+    if not recipients or not cfg.mailboxes:
+        return None
+    sender = row.sender or cfg.mailboxes[0].address
+    text = "\n".join([
+        "Bonjour,", "",
+        f"La réponse à la demande {request.reference} n'a pas pu être remise : le serveur de messagerie l'a refusée "
+        "définitivement.",
+        f"Motif : {without_addresses(error)}", "",
+        "La demande n'est pas répondue : elle reste dans le registre avec son échéance. Répondez par un autre moyen "
+        f"(tracer answer {request.reference} --channel courrier|telephone|guichet …) ou corrigez l'adresse.", "",
+        "-- ", "tracer",
+    ])
+    alert = enqueue(session, kind="alert", sender=sender, recipients=recipients,
+                    subject=f"[tracer] Réponse non remise : {request.reference}", text=text, request_id=None,
+                    created_by="tracer", now=now)
+    session.flush()
+    return alert.id
 
 
 def _back_to_pending(session: Session, row: Outbox, error: str, now: datetime) -> str:

@@ -273,7 +273,9 @@ def _record_reply(engine: Engine, rt, reference: str, template: str, by: str, va
         session.flush()
         for ref in prepared.references:
             session.add(MessageRef(message_id=message.id, ref=ref))
-        replies.apply_reply(session, rt, prepared.request, message, now, how=f"modèle {template}", actor=by)
+        # the clock stops when the SMTP server accepts the reply (outbox.deliver), not now
+        replies.apply_reply(session, rt, prepared.request, message, now, how=f"modèle {template}", actor=by,
+                            awaiting_delivery=True)
         session.commit()
         outbox_id, request_ref = row.id, prepared.request.reference
     return outbox_id, request_ref

@@ -13,6 +13,7 @@ hole in a letter to a citizen; the HTML part is autoescaped.
 
 from __future__ import annotations
 
+import logging
 import re
 import tomllib
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from jinja2.sandbox import SandboxedEnvironment
 from tracer.core import clock
 from tracer.core import paths
 from tracer.core.errors import NotFound, UserError
+
+log = logging.getLogger("tracer.outgoing.templates")
 
 # French month names, spelled out here so that no system locale is needed.
 MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"]
@@ -104,6 +107,15 @@ def _meta(meta: dict, key: str, kind: type, default, name: str):
     raise TemplateError(f"modèle « {name} » : en-tête, {key} : {expected} attendu")
 
 
+def inside(folder: Path, path: Path) -> bool:
+    """Whether ``path``, symbolic links followed, stays in ``folder``: a link in a
+    templates folder pointing elsewhere (/etc/…, another account's files) is not read."""
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except OSError:
+        return False
+
+
 class _Loader(jinja2.BaseLoader):
     """Looks in each folder in turn; strips the front matter."""
 
@@ -115,7 +127,7 @@ class _Loader(jinja2.BaseLoader):
             raise jinja2.TemplateNotFound(template)  # includes stay inside the template folders
         for folder in self.dirs:
             path = folder / template
-            if path.is_file():
+            if path.is_file() and inside(folder, path):
                 source = path.read_text(encoding="utf-8")
                 _, body = _split(source, template)
                 mtime = path.stat().st_mtime
@@ -141,6 +153,9 @@ def list_templates(cfg) -> list[TemplateInfo]:
             name = path.name[: -len(".txt.j2")]
             if name in seen or name.startswith("_"):  # _partials are included, not listed
                 continue
+            if not inside(folder, path):
+                log.warning("modèle %s ignoré : lien symbolique hors du dossier des modèles (%s)", name, folder)
+                continue
             meta, _ = _split(path.read_text(encoding="utf-8"), name)
             seen[name] = TemplateInfo(
                 name=name,
@@ -149,7 +164,7 @@ def list_templates(cfg) -> list[TemplateInfo]:
                 topics=_meta(meta, "topics", list, [], name),
                 subject=_meta(meta, "subject", str, DEFAULT_SUBJECT, name),
                 # an overridden text part never travels with the shipped HTML part
-                has_html=(folder / f"{name}.html.j2").is_file(),
+                has_html=(folder / f"{name}.html.j2").is_file() and inside(folder, folder / f"{name}.html.j2"),
                 folder=folder,
             )
     return sorted(seen.values(), key=lambda t: t.name)
@@ -196,6 +211,10 @@ def _render(env: SandboxedEnvironment, filename: str | None, context: dict, name
         raise TemplateError(f"modèle « {name} » : fichier inclus « {exc.name} » introuvable") from None
     except jinja2.TemplateError as exc:
         raise TemplateError(f"modèle « {name} » : {exc}") from None
+    except TemplateError:
+        raise
+    except Exception as exc:  # {{ 1/0 }}, a filter given the wrong type: the template's fault, not a crash
+        raise TemplateError(f"modèle « {name} » : erreur à l'exécution {where}({exc.__class__.__name__} : {exc})") from None
 
 
 def _undefined_message(name: str, exc: Exception) -> str:

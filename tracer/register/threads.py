@@ -109,10 +109,20 @@ def _request_of_message(session: Session, message_id: str, exclude: int | None) 
     return session.get(Request, hit[0]) if hit else None
 
 
-def apply_reply(session: Session, rt, request: Request, message: Message, now: datetime, how: str = "", actor: str = "tracer") -> None:
-    """Link an outgoing message to a request; the first substantive reply stops the clock."""
+def apply_reply(session: Session, rt, request: Request, message: Message, now: datetime, how: str = "", actor: str = "tracer",
+                awaiting_delivery: bool = False) -> None:
+    """Link an outgoing message to a request; the first substantive reply stops the clock.
+
+    A reply tracer has only queued (``awaiting_delivery``) is linked and recorded
+    (``reply_queued``) but stops nothing: :func:`reply_delivered` stops the clock
+    when the SMTP server accepts it, :func:`reply_failed` records a refusal.
+    """
     message.request = request
     session.add(message)
+    if awaiting_delivery and message.kind == SUBSTANTIVE:
+        register.add_event(session, request, "reply_queued", message.sent_by or actor, now,
+                           message_id=message.message_id, template=message.template)
+        return
     substantive = message.kind == SUBSTANTIVE
     first = substantive and (request.answered_at is None or message.received_at < request.answered_at)
     register.add_event(
@@ -128,6 +138,49 @@ def apply_reply(session: Session, rt, request: Request, message: Message, now: d
     )
     if first:
         _stop_clock(session, rt, request, message.received_at, message.id, now)
+
+
+def reply_delivered(session: Session, rt, message_id: str, at: datetime, now: datetime) -> Request | None:
+    """The SMTP server accepted a reply tracer queued: it answers its request at ``at``
+    (the first substantive reply stops the clock, an earlier one moves it back)."""
+    message = _outgoing(session, message_id)
+    if message is None or message.request_id is None:
+        return None
+    request = session.get(Request, message.request_id)
+    message.received_at = at  # the reply's date in the thread is when it left, not when it was queued
+    first = message.kind == SUBSTANTIVE and (request.answered_at is None or at < request.answered_at)
+    register.add_event(session, request, "answered" if first else "reply_recorded", message.sent_by or "tracer", now,
+                       message_id=message.message_id, sent_at=at, linked_by="envoi par tracer (accepté par le serveur SMTP)",
+                       template=message.template)
+    if first:
+        _stop_clock(session, rt, request, at, message.id, now)
+    return request
+
+
+def reply_failed(session: Session, rt, message_id: str, error: str, now: datetime) -> Request | None:
+    """A reply tracer queued was refused for good (5xx): recorded on its request;
+    if the clock had stopped on it, the request is open again (a reply nobody
+    received is no answer). Returns the request, for the caller's alert."""
+    message = _outgoing(session, message_id)
+    if message is None or message.request_id is None:
+        return None
+    request = session.get(Request, message.request_id)
+    reopened = request.answer_message_id == message.id
+    register.add_event(session, request, "reply_failed", "tracer", now, message_id=message.message_id, error=error,
+                       reopened=reopened)
+    if reopened:
+        request.answered_at = None
+        request.answer_message_id = None
+        register.refresh_derived(rt, request)
+        session.add(request)
+        session.flush()
+    return request
+
+
+def _outgoing(session: Session, message_id: str) -> Message | None:
+    return session.execute(
+        select(Message).where(Message.message_id == message_id, Message.direction == "out").order_by(Message.id)
+    ).scalars().first()
 
 
 def answer_outside(session: Session, rt, reference: str, channel: str, at: datetime, by: str, note: str | None,

@@ -152,4 +152,4 @@ def to_xlsx(data: dict, path: Path, tz) -> None:
     for c in data["criteria"]:
         ws.append([c["label"], c["checked"], c["met"], c["rate"]])
         ws.cell(row=ws.max_row, column=4).number_format = exports.RATE_FORMAT
-    book.save(path)
+    exports.save_workbook(book, path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -161,12 +162,38 @@ def french_number(value) -> str:
     return str(value)
 
 
+# A spreadsheet reads a cell opening with one of these as a formula (CSV injection):
+# «=HYPERLINK(…)» in a reply text or a topic would run when the référent opens the file.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[-+]?\d+([.,]\d+)?")
+
+
+def text_cell(value):
+    """A CSV cell a spreadsheet shows as the text it is: a leading « ' » before a
+    formula opener (numbers, negative ones included, are left alone)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def save_workbook(book, path) -> None:
+    """Save an openpyxl workbook with every text cell as text: openpyxl turns a
+    string opening with « = » into a live formula; tracer's sheets hold none."""
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
+    book.save(path)
+
+
 def to_csv(result: dict, by: list[str], plain: bool = False, services: dict | None = None) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter="," if plain else ";", lineterminator="\r\n")
     writer.writerow(headers(by))
     for row in rows(result, by, services):
-        writer.writerow([("" if v is None else v) if plain else (french_number(v) if not isinstance(v, str) else v) for v in row])
+        writer.writerow([text_cell(("" if v is None else v) if plain else (french_number(v) if not isinstance(v, str) else v))
+                         for v in row])
     text = buffer.getvalue()
     return text.encode("utf-8") if plain else "\ufeff".encode("utf-8") + text.encode("utf-8")
 
@@ -227,7 +254,7 @@ def to_xlsx(result: dict, by: list[str], path: Path, monthly: dict | None = None
     defs.freeze_panes = "A2"
     defs.column_dimensions["A"].width = 28
     defs.column_dimensions["B"].width = 110
-    book.save(path)
+    save_workbook(book, path)
 
 
 def control_grid_xlsx(head: list[str], rows_: list[list], title: str, path: Path, grid: list[str] | None = None) -> None:
@@ -252,7 +279,7 @@ def control_grid_xlsx(head: list[str], rows_: list[list], title: str, path: Path
             row[0].alignment = Alignment(wrap_text=True, vertical="top")
     grid = grid if grid is not None else head[text_col:] if text_col else []
     yes_no_validation(sheet, [get_column_letter(head.index(g) + 1) for g in grid], 2, max(sheet.max_row, 2))
-    book.save(path)
+    save_workbook(book, path)
 
 
 def control_grid_csv(head: list[str], rows_: list[list]) -> bytes:
@@ -261,7 +288,7 @@ def control_grid_csv(head: list[str], rows_: list[list]) -> bytes:
     writer.writerow(head)
     for row in rows_:
         writer.writerow([f"{v:%d/%m/%Y %H:%M}" if isinstance(v, datetime) else french_number(v) if isinstance(v, float)
-                         else ("" if v is None else v) for v in row])
+                         else text_cell("" if v is None else v) for v in row])
     return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
 
 

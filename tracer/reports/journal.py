@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from tracer.core import clock
 from tracer.core.errors import UserError
+from tracer.reports.exports import text_cell
 from tracer.store.models import Event, Request
 
 PAGE_SIZE = 100
@@ -96,6 +97,6 @@ def to_csv(session: Session, rt, f: Filters, event_label=lambda k: k) -> bytes:
     rows = session.execute(_query(session, rt, f).order_by(Event.at, Event.id).limit(EXPORT_LIMIT))
     for event, reference in rows:
         v = _view(event, reference, rt)
-        writer.writerow([v["id"], v["at"], v["reference"] or "", event_label(v["kind"]), v["kind"], v["actor"],
-                         details(v["data"])])
+        writer.writerow([text_cell(c) for c in (v["id"], v["at"], v["reference"] or "", event_label(v["kind"]), v["kind"],
+                                                 v["actor"], details(v["data"]))])
     return "\ufeff".encode() + buffer.getvalue().encode("utf-8")

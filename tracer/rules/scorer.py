@@ -27,6 +27,8 @@ from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
+from tracer.core import paths
+
 FORMAT = "tracer-scorer"
 FORMAT_VERSION = 2  # 2: weights as a float32 block, stored feature by feature
 # Bumped when features() changes: a model trained on other features is refused.
@@ -340,7 +342,7 @@ class Model:
         import os
         import tempfile
 
-        path.parent.mkdir(parents=True, exist_ok=True)
+        paths.make_private_dir(path.parent)
         fd, name = tempfile.mkstemp(dir=path.parent, prefix=".scorer-")
         try:
             with os.fdopen(fd, "wb") as out:

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 from tracer.store import models  # noqa: F401  (registers the tables)
+from tracer.core import paths
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The newest migration. Checked against Alembic by tests/test_db.py; lets a
@@ -36,7 +37,7 @@ def make_engine(url: str) -> Engine:
 def _sqlite_engine(url: str, database: str | None) -> Engine:
     if database and database != ":memory:":
         path = Path(database)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        paths.make_private_dir(path.parent)
         if not path.exists():
             # readable by the service user only (personal data)
             fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
