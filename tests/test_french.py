@@ -311,3 +311,29 @@ def test_alert_and_digest_mails_are_french_with_deadlines_days_late_and_totals(t
     assert "du 28 avril au 27 juillet 2026" in plain and "(reclamation)" not in plain
     assert "Jours de retard" in page and ">Échéance<" in page and "Ensemble de la préfecture" in page
     assert "cid:" in page and any(p.get_content_type() == "image/png" for p in digest.walk())
+
+
+def test_a_failed_sent_copy_shows_in_status_and_outbox_in_french(tmp_path, smtp_server, monkeypatch):
+    from smtpsink import free_port
+
+    config = mail_setup(tmp_path, smtp_server.port)
+    text = config.read_text(encoding="utf-8").replace(
+        'host = "127.0.0.1"\n[smtp]', f'host = "127.0.0.1"\nport = {free_port()}\ntls = "none"\ntimeout = 3\n'
+        'password_env = "TRACER_TEST_IMAP_PASSWORD"\n[smtp]', 1)
+    config.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("TRACER_TEST_IMAP_PASSWORD", "x")  # inherited by the subprocesses
+    sent = run(config, "reply", "PREF74-2026-00001", "--template", "rendez_vous", "--by", "agent.martin")
+    assert sent.returncode == 0, sent.stderr
+    assert len(smtp_server.messages) == 1  # the reply left; its copy to « Sent » could not be made
+    status = run(config, "status")
+    assert status.returncode == 0
+    flat = " ".join(status.stdout.split())
+    assert "Copies absentes des dossiers Envoyés : 1 réponse(s) partie(s) sans copie" in flat
+    assert "copie impossible dans le dossier « Sent » de qualite" in flat
+    listed = run(config, "outbox")
+    flat = " ".join(listed.stdout.split())
+    assert "Réponses parties dont la copie manque dans Envoyés : 1" in flat and "copie impossible" in flat
+    assert max(len(line) for line in listed.stdout.splitlines()) <= 80
+    data = json.loads(run(config, "outbox", "--json").stdout)
+    assert data["queued"] == [] and data["sent_copies_missing"][0]["error"].startswith("copie impossible")
+    assert json.loads(run(config, "status", "--json").stdout)["sent_copies"]["missing"] == 1

@@ -97,4 +97,9 @@ def cmd_status(args, ctx) -> int:
     r = data["requests"]
     ctx.console.print(f"Demandes en cours : {r['open']} dont {r['overdue']} en retard · file d'envoi : {data['outbox']['size']}"
                       f" · quarantaine : {data['quarantined']}")
+    copies = data.get("sent_copies") or {}
+    if copies.get("missing"):
+        ctx.console.print(f"Copies absentes des dossiers Envoyés : {copies['missing']} réponse(s) partie(s) sans copie"
+                          + (f" ({copies['last_error']})" if copies.get("last_error") else "")
+                          + " ; nouvel essai automatique, détail : tracer outbox")
     return 0

@@ -114,8 +114,10 @@ def cmd_outbox(args, ctx) -> int:
         results = [{"id": i, "status": outbox.deliver(ctx.engine, cfg, i, now, force=True)} for i in args.force]
     with ctx.session() as session:
         items = outbox.listing(session, cfg.tz)
+        copies = outbox.missing_copies(session, cfg.tz)
     if args.json:
-        ctx.print_json({"sent": sum(r["status"] == "sent" for r in results), "results": results, "queued": items})
+        ctx.print_json({"sent": sum(r["status"] == "sent" for r in results), "results": results, "queued": items,
+                        "sent_copies_missing": copies})
         return 0
     if args.retry or args.force:
         ctx.console.print(f"{sum(r['status'] == 'sent' for r in results)} message(s) envoyé(s) sur {len(results)} tenté(s).")
@@ -135,4 +137,17 @@ def cmd_outbox(args, ctx) -> int:
     if uncertain:
         ctx.console.print(f"État incertain (n° {', '.join(uncertain)}) : l'envoi a peut-être abouti. Vérifiez qu'il n'est "
                           "pas arrivé avant de le renvoyer avec « tracer outbox --retry --force N° ».", markup=False, soft_wrap=True)
+    if copies:
+        missing = new_table(f"Réponses parties dont la copie manque dans Envoyés : {len(copies)}")
+        missing.add_column("N°", fixed=True, justify="right")
+        missing.add_column("Envoyée le", fixed=True)
+        missing.add_column("Boîte", min_width=8)
+        missing.add_column("À", min_width=12)
+        missing.add_column("Erreur de la copie", min_width=14, wrap=True)
+        for c in copies:
+            missing.add_row(str(c["id"]), french.short(c["sent_at"], cfg.tz), c["mailbox"], ", ".join(c["to"]),
+                            c["error"] or "copie pas encore déposée")
+        ctx.console.print(missing)
+        ctx.console.print(f"Nouvel essai automatique à partir du {french.when(min(c['next_attempt_at'] for c in copies), cfg.tz)} "
+                          "(tracer run), ou tout de suite avec « tracer outbox --retry ».")
     return 0

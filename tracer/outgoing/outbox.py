@@ -59,6 +59,7 @@ log = logging.getLogger("tracer.outgoing.outbox")
 MAX_BACKOFF = timedelta(hours=1)
 COPIED_KINDS = ("reply", "ack")  # mails whose copy goes to the mailbox's Sent folder
 APPEND_RETRY = timedelta(minutes=15)
+COPY_ERROR = "copie impossible dans le dossier"
 APPEND_GIVE_UP = timedelta(days=7)
 
 
@@ -424,6 +425,8 @@ def _append_copies(engine: Engine, cfg, ids: list[int], now: datetime) -> None:
                 for row in todo:
                     if row.appended_at is None:
                         row.next_attempt_at = now + APPEND_RETRY
+                        # the mail left; what failed is its copy: shown by « tracer status » and « tracer outbox »
+                        row.last_error = f"{COPY_ERROR} « {box.sent} » de {box.name} : {exc}"[:2000]
                         session.add(row)
                 session.commit()
 
@@ -455,6 +458,26 @@ def retry_due(engine: Engine, cfg, now: datetime, all_pending: bool = False, for
     if missing:
         _append_copies(engine, cfg, list(missing), now)
     return results
+
+
+def missing_copies(session: Session, tz) -> list[dict]:
+    """Sent replies and acknowledgements whose copy is not (yet) in their mailbox's Sent folder."""
+    rows = session.execute(select(Outbox).where(Outbox.status == "sent", Outbox.kind.in_(COPIED_KINDS),
+                                                Outbox.mailbox.is_not(None), Outbox.appended_at.is_(None))
+                           .order_by(Outbox.id)).scalars()
+    return [
+        {
+            "id": r.id,
+            "kind": r.kind,
+            "mailbox": r.mailbox,
+            "to": r.recipients,
+            "subject": r.subject,
+            "sent_at": clock.iso_local(r.sent_at, tz),
+            "error": r.last_error if (r.last_error or "").startswith(COPY_ERROR) else None,
+            "next_attempt_at": clock.iso_local(r.next_attempt_at, tz),
+        }
+        for r in rows
+    ]
 
 
 def listing(session: Session, tz) -> list[dict]:

@@ -50,12 +50,20 @@ def status(session: Session, rt, now: datetime) -> dict:
         session.execute(select(Outbox.status, func.count()).where(Outbox.status.not_in(("sent", "cancelled"))).group_by(Outbox.status)).all()
     )
     quarantined = session.execute(select(func.count()).select_from(Quarantine)).scalar_one()
+    # a reply that left but whose copy is not in the Sent folder (outgoing.outbox._append_copies)
+    no_copy = session.execute(
+        select(Outbox.mailbox, Outbox.last_error, Outbox.next_attempt_at)
+        .where(Outbox.status == "sent", Outbox.kind.in_(("reply", "ack")), Outbox.mailbox.is_not(None),
+               Outbox.appended_at.is_(None)).order_by(Outbox.id)
+    ).all()
+    copy_errors = [e for _box, e, _at in no_copy if (e or "").startswith("copie impossible")]
     return {
         "as_of": clock.iso_local(now, tz),
         "mailboxes": mailboxes,
         "requests": register.counts(session, now),
         "outbox": {"size": sum(outbox.values()), **{k: v for k, v in outbox.items()}},
         "quarantined": quarantined,
+        "sent_copies": {"missing": len(no_copy), "last_error": copy_errors[-1] if copy_errors else None},
     }
 
 
