@@ -171,6 +171,10 @@ def test_erasure_leaves_nothing_of_the_person_and_cancels_pending_mail(engine):
     result = retention.erase(engine, rt, ADDRESS.upper(), "dpo.durand", T0 + timedelta(days=41))
     assert result["requests"] == 2 and result["quarantined"] == 1 and result["cancelled"] >= 1
     assert leaks(engine) == []
+    with Session(engine) as session:
+        hashed = session.execute(text("select count(*) from message where content_hash is not null and from_addr is null "
+                                      "and direction = 'in'")).scalar()
+        assert hashed == 0  # her messages keep no hash of their content
     assert file_leaks(engine) == []
     assert figures(engine, rt) == before
     with Session(engine) as session:
@@ -190,7 +194,11 @@ def test_a_purged_message_polled_again_is_still_a_duplicate(engine):
     mine = f"<1.{ADDRESS}>"
     raw = make_mail(message_id=mine, sender=f"{NAME} <{ADDRESS}>", to=PREF)
     put(engine, rt, raw, T0)
+    with Session(engine) as session:
+        assert session.execute(text("select content_hash from message")).scalar()
     retention.purge(engine, rt, T0 + timedelta(days=120))
+    with Session(engine) as session:  # the hash of her name, address, subject and body goes with them
+        assert session.execute(text("select count(*) from message where content_hash is not null")).scalar() == 0
     summary = ingest.record_batch(engine, rt, [ingest.Incoming(raw, T0, "q", "inbox", source="imap")], T0 + timedelta(days=121))
     assert (summary.recorded, summary.duplicates) == (0, 1)
     with Session(engine) as session:  # one by one too (the batch's pre-query is not the only check)

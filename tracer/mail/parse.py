@@ -1,10 +1,16 @@
 """Bytes in, :class:`ParsedMessage` out: pure, no IMAP, no database.
 
-mail-parser decodes bodies, attachments and encoded words; the standard
-library's ``email`` package reads addresses, ids and dates where mail-parser
-is too lenient or too strict. Whatever a message holds, :func:`parse` either
-returns a value or raises :class:`ParseError` with a French reason (the
-message then goes to quarantine); no other exception escapes it.
+The standard library's ``email`` package (``policy.default``) reads the
+message; this module adds what it lacks for a register: raw 8-bit headers
+decoded as UTF-8, then the part's charset, then windows-1252
+(``tracer.core.text``); addresses read from the undecoded header, never from
+decoded encoded words; every header value cleaned of controls and fitted to
+its column; large attachments set aside before parsing (bounded memory); a
+plain fast path for simple messages; the content hash that tells two
+messages under one Message-ID apart. Whatever a message holds, :func:`parse`
+either returns a value or raises :class:`ParseError` with a French reason
+(the message then goes to quarantine); no other exception escapes it.
+mail-parser is not used here (see README, « mail-parser »).
 """
 
 from __future__ import annotations
@@ -28,7 +34,6 @@ from tracer.core.text import (
 )
 
 log = logging.getLogger("tracer.mail.parse")
-logging.getLogger("mailparser").setLevel(logging.ERROR)
 
 AUTO_HEADERS = (
     "auto-submitted",

@@ -153,7 +153,7 @@ def _blank_messages(session: Session, message_ids: list[int], now: datetime, scr
                 dedup_key=bindparam("b_dedup"), message_id=bindparam("b_mid"), in_reply_to=bindparam("b_irt"),
                 references=bindparam("b_refs"), auto_headers=bindparam("b_auto"), source=bindparam("b_source"),
                 body_text=None, from_name=None, from_addr=None, to_addrs=[], cc_addrs=[], reply_to=None, subject=None,
-                attachments=[], purged_at=now,
+                attachments=[], content_hash=None, purged_at=now,  # the hash of sender, subject and body goes too
             ),
             values,
         )
