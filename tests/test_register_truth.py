@@ -316,3 +316,23 @@ def test_csv_cells_keep_numbers_and_quote_formula_openers():
 
     assert [text_cell(v) for v in ["=1+1", "+33 4 50", "@SUM(A1)", "-2+3", "\tx", "-1,5", "-3", "12", "Réclamation", 4.5]] == [
         "'=1+1", "'+33 4 50", "'@SUM(A1)", "'-2+3", "'\tx", "-1,5", "-3", "12", "Réclamation", 4.5]
+
+
+def test_a_header_longer_than_what_is_read_to_tell_mail_is_still_mail(tmp_path):
+    """A hostile From: of 100 kB (found by tests/test_fuzz_headers.py): the 64 kB read
+    to tell mail from other files ends mid-line; the message is imported (or
+    quarantined), never skipped as « not a message »."""
+    from tracer.mail.importer import HEAD_BYTES, looks_like_mail
+
+    raw = b"From: =?utf-8?q?" + b"=1B=5D" * 20000 + b"?= <a@example.org>\r\nSubject: s\r\n\r\nbody\r\n"
+    assert looks_like_mail(raw[:HEAD_BYTES])
+    folder = tmp_path / "lot"
+    folder.mkdir()
+    (folder / "long.eml").write_bytes(raw)
+    cfg = tmp_path / "tracer.toml"
+    cfg.write_text(f'[tracer]\ndatabase_url = "sqlite:///{tmp_path / "t.db"}"\nreference_prefix = "PREF74"\n', encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "tracer", "--config", str(cfg), "import", str(folder), "--json"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["recorded"] + summary["quarantined"] == 1 and not summary.get("skipped")

@@ -43,8 +43,8 @@ def looks_like_mail(head: bytes) -> bool:
     CSV or a text note fails on its first line.
     """
     lines = head.split(b"\n")
-    if len(head) >= HEAD_BYTES:
-        lines = lines[:-1]  # the last line read may be cut
+    # The last line read may be cut: its start still tells a field (a header of
+    # more than HEAD_BYTES is hostile or damaged mail, for the register or quarantine)
     known = False
     for index, line in enumerate(lines):
         line = line.rstrip(b"\r")
