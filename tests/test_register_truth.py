@@ -336,3 +336,41 @@ def test_a_header_longer_than_what_is_read_to_tell_mail_is_still_mail(tmp_path):
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["recorded"] + summary["quarantined"] == 1 and not summary.get("skipped")
+
+
+# --------------------------------------------------------------------------
+# 13, assignment: overdue per agent in stats --by assignee.
+
+
+def test_stats_by_assignee_counts_each_agents_overdue_requests(engine, rt):
+    from tracer.register import requests as register
+    from tracer.reports import stats
+
+    now = datetime(2026, 10, 15, 12, tzinfo=PARIS)
+    refs = []
+    with Session(engine) as session, session.begin():
+        for day in (1, 2, 3):
+            refs.append(register.register_paper(session, rt, received=f"2026-09-0{day}", sender="Mme Roux",
+                                                sender_addr="roux@example.org", subject="Lettre", service="qualite",
+                                                now=now).reference)
+        register.assign(session, rt, refs[0], "alice", "chef", now)
+        register.assign(session, rt, refs[1], "alice", "chef", now)
+    with Session(engine) as session:
+        figures = stats.compute(session, rt, date(2026, 9, 1), date(2026, 10, 1), now, ["assignee"])
+    groups = {g["key"]["assignee"]: (g["received"], g["late"]) for g in figures["groups"]}
+    assert groups == {"alice": (2, 2), None: (1, 1)}  # 10 working days long passed on 15 October
+    result = cli_stats_by_assignee(engine)
+    assert "alice" in result and "non attribuée" in result
+
+
+def cli_stats_by_assignee(engine) -> str:
+    from tracer.cli.tables import stats_table
+    from tracer.reports import stats
+
+    rt_ = Runtime(config.from_dict({"tracer": {"reference_prefix": "PREF74"}}))
+    with Session(engine) as session:
+        figures = stats.compute(session, rt_, date(2026, 9, 1), date(2026, 10, 1),
+                                datetime(2026, 10, 15, tzinfo=PARIS), ["assignee"])
+    from tracer.cli.tables import Output
+
+    return Output(width=100).render(stats_table(figures, ["assignee"]))

@@ -340,7 +340,7 @@ def key_value(key: str, value, cfg=None) -> str:
     from tracer.reports import exports
 
     if value is None:
-        return "—"
+        return "non attribuée" if key == "assignee" else "—"
     if key == "month":
         return french.month(value)
     if key == "week":

@@ -38,6 +38,7 @@ KEY_LABELS = {
     "week": "Semaine",
     "month": "Mois",
     "quarter": "Trimestre",
+    "assignee": "Agent",
 }
 VALUE_LABELS = {
     "information": "Demande d'information",
@@ -65,7 +66,7 @@ DEFINITIONS = [
 def label(key: str, value, services: dict | None = None) -> str:
     """A group's key as a person reads it: labels, « juillet 2026 », « 3e trimestre 2026 »."""
     if value is None:
-        return "—"
+        return "non attribuée" if key == "assignee" else "—"
     if key in ("category", "channel", "topic"):
         return VALUE_LABELS.get(value, str(value))
     if key == "month":

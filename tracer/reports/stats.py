@@ -33,7 +33,7 @@ from tracer.store.models import Request
 
 PERIMETER = ("information", "reclamation", "suggestion")
 TARGET = 80.0
-KEYS = ("service", "mailbox", "category", "topic", "channel", "week", "month", "quarter")
+KEYS = ("service", "mailbox", "category", "topic", "channel", "week", "month", "quarter", "assignee")
 
 
 def _columns():
@@ -46,6 +46,7 @@ def _columns():
         "week": Request.received_week,
         "month": Request.received_month,
         "quarter": Request.received_quarter,
+        "assignee": Request.assignee,  # the agent it is given to (late: answered late or overdue), null: nobody
     }
 
 
