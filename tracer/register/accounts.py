@@ -151,7 +151,7 @@ def add_account(session: Session, login: str, role: str, now: datetime, *, passw
         if unknown:
             raise UserError(f"service inconnu « {unknown[0]} » (services déclarés : {', '.join(known_services)})")
     if role == "agent" and not services:
-        raise UserError("un agent voit les demandes de ses services : indiquez au moins un --service")
+        raise UserError("un agent voit les demandes de ses services : indiquez au moins un service (--service)")
     if password is not None and len(password) < 8:
         raise UserError("mot de passe trop court (8 caractères au moins)")
     if session.execute(select(Account.id).where(Account.login == login)).first() is not None:
@@ -212,6 +212,64 @@ def disable_account(session: Session, login: str, now: datetime, by: str = "trac
                     .values(revoked_at=now))
     add_event(session, None, "compte_desactive", by, now, login=account.login)
     return account
+
+
+def _revoke_sessions(session: Session, account: Account, now: datetime) -> None:
+    session.execute(update(WebSession).where(WebSession.account_id == account.id, WebSession.revoked_at.is_(None))
+                    .values(revoked_at=now))
+
+
+def update_account(session: Session, login: str, now: datetime, *, role: str | None = None,
+                   services: list[str] | None = None, known_services: list[str] | None = None,
+                   by: str = "tracer") -> Account:
+    """Change an account's role and/or services (``tracer user update``, « Comptes »).
+
+    Its open sessions end (the next page asks to sign in again with the new rights)."""
+    account = get_account(session, login)
+    new_role = account.role if role is None else role
+    if new_role not in ROLES:
+        raise UserError(f"rôle inconnu « {new_role} » (attendu : {', '.join(ROLES)})")
+    new_services = list(account.services or []) if services is None else [s.strip() for s in services if s and s.strip()]
+    if known_services:
+        unknown = [s for s in new_services if s not in known_services]
+        if unknown:
+            raise UserError(f"service inconnu « {unknown[0]} » (services déclarés : {', '.join(known_services)})")
+    if new_role == "agent" and not new_services:
+        raise UserError("un agent voit les demandes de ses services : indiquez au moins un service")
+    if new_role == account.role and new_services == list(account.services or []):
+        raise UserError(f"le compte « {account.login} » a déjà ce rôle et ces services")
+    before = {"role": account.role, "services": list(account.services or [])}
+    account.role, account.services = new_role, new_services
+    session.add(account)
+    _revoke_sessions(session, account, now)
+    add_event(session, None, "compte_modifie", by, now, login=account.login, before=before,
+              role=new_role, services=new_services)
+    return account
+
+
+def reset_password(session: Session, login: str, now: datetime, password: str | None = None,
+                   by: str = "tracer") -> str:
+    """A new password for ``login`` (random unless given), returned to be shown once; only its hash is kept.
+
+    The account's open sessions end; its API tokens stay (revoke them by disabling the account)."""
+    account = get_account(session, login)
+    if account.disabled:
+        raise UserError(f"le compte « {account.login} » est désactivé")
+    if password is None:
+        password = secrets.token_urlsafe(12)
+    elif len(password) < 8:
+        raise UserError("mot de passe trop court (8 caractères au moins)")
+    account.password_hash = hash_password(password)
+    session.add(account)
+    _revoke_sessions(session, account, now)
+    add_event(session, None, "mot_de_passe_reinitialise", by, now, login=account.login)
+    return password
+
+
+def recent_sign_ins(session: Session, limit: int = 20) -> list[LoginAttempt]:
+    """The latest password sign-in attempts (successful or not), newest first."""
+    return list(session.execute(select(LoginAttempt).order_by(LoginAttempt.at.desc(), LoginAttempt.id.desc())
+                                .limit(limit)).scalars())
 
 
 # --------------------------------------------------------------------------

@@ -30,7 +30,7 @@ def number_fr(value, unit: str = "") -> str:
 def _open(ident: str, width: int, height: int, title: str, desc: str) -> list[str]:
     return [
         f"<svg xmlns='http://www.w3.org/2000/svg' class='tracer-chart' id='{escape(ident)}' role='img' "
-        f"viewBox='0 0 {width} {height}' width='100%' style='max-width:{width}px' "
+        f"viewBox='0 0 {width} {height}' width='100%' "
         f"aria-labelledby='{escape(ident)}-titre {escape(ident)}-desc'>",
         f"<title id='{escape(ident)}-titre'>{escape(title)}</title>",
         f"<desc id='{escape(ident)}-desc'>{escape(desc)}</desc>",

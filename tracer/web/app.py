@@ -18,6 +18,8 @@ ROUTERS = [
     "tracer.web.pages.auth",       # /connexion, /deconnexion
     "tracer.web.pages.oidc",       # /connexion/oidc[/retour]: single sign-on ([web.oidc])
     "tracer.web.pages.requests",   # /demandes, /demandes/{REF}
+    "tracer.web.pages.referent",   # /indicateurs, /controle, /journal, /etat
+    "tracer.web.pages.accounts",   # /comptes
     "tracer.web.api",              # /api/v1/…
 ]
 

@@ -52,6 +52,11 @@ env.filters["combine"] = _combine
 # Navigation: (path, label, who sees it). Pages of other issues add their line here.
 NAV = [
     ("/demandes", "Demandes", lambda u: u.scope.reads_requests),
+    ("/indicateurs", "Indicateurs", lambda u: u.role in ("referent", "auditeur")),
+    ("/controle", "Contrôle trimestriel", lambda u: u.role in ("referent", "auditeur")),
+    ("/journal", "Journal", lambda u: u.role in ("referent", "auditeur")),
+    ("/etat", "État du service", lambda u: u.role in ("referent", "auditeur")),
+    ("/comptes", "Comptes", lambda u: u.role == "admin"),
 ]
 
 
