@@ -81,8 +81,8 @@ def measure_http(engine, rt, runs: int, goal: float, tmp: str) -> None:
     app = create_app(cfg, engine)
     login = "bench-" + uuid.uuid4().hex[:6]
     with Session(engine) as session:
-        accounts.add_account(session, Runtime(cfg), login=login, role="referent", services=[], name="Bench", email=None,
-                             password="mot-de-passe-du-bench", by="bench", now=datetime.now(timezone.utc))
+        accounts.add_account(session, login, "referent", datetime.now(timezone.utc), password="mot-de-passe-du-bench",
+                             name="Bench", by="bench")
         session.commit()
     client = TestClient(app)
     page = client.get("/connexion")

@@ -15,6 +15,7 @@ AXE = NODE_DIR / "node_modules" / "axe-core" / "axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 REFERENCE = re.compile(r"[A-Z0-9]+-\d{4}-\d+")
 MAX_PAGES = 40
+DOWNLOADS = (".csv", ".xlsx", ".eml")  # files, not pages
 
 
 def axe_violations(page) -> list[str]:
@@ -37,7 +38,7 @@ def _links(page) -> list[str]:
     out = []
     for href in hrefs:
         href = (href or "").split("#")[0]
-        if not href.startswith("/") or href.startswith(("//", "/static/", "/api/")) or ".csv" in href:
+        if not href.startswith("/") or href.startswith(("//", "/static/", "/api/")) or any(ext in href for ext in DOWNLOADS):
             continue
         out.append(href)
     return out

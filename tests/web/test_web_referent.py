@@ -16,14 +16,14 @@ import os
 import re
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import datetime
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlmodel import Session
 
-from conftest import PASSWORD, sign_in  # tests/web/conftest.py
+from conftest import sign_in  # tests/web/conftest.py
 from tracer.store.models import Event, PublishedFigures
 
 QUARTER = "2026-Q3"
@@ -349,3 +349,68 @@ def test_admin_creates_changes_resets_and_disables_an_account(page, site):
 def test_accounts_page_is_the_administrators_only(site):
     for login in ("referent", "auditeur", "agent.qualite"):
         assert site.client(login).get("/comptes").status_code == 403
+
+
+def _outbox_and_quarantine(site):
+    import zlib
+
+    from tracer.core import clock
+    from tracer.store import db
+    from tracer.store.models import Outbox, Quarantine
+
+    now = clock.now()
+    with db.session_scope(site.engine) as session:
+        session.add(Outbox(kind="reply", status="failed", message_id="<a11y@example.org>", sender="x@example.org",
+                           recipients=["y@example.org"], subject="Re: x", data=b"Subject: x\r\n\r\nx\r\n", attempts=1,
+                           last_error="550 refusé", created_at=now, created_by="agent.qualite"))
+        session.add(Quarantine(mailbox="qualite", folder="INBOX", reason="en-tête illisible", size=3, sha256="1" * 64,
+                               data=zlib.compress(b"abc"), created_at=now))
+
+
+def test_the_referent_pages_filled_in_have_no_a_or_aa_violation(site, browser):
+    """axe-core on each page of this issue with its content: charts, a drawn sample with a grid, the freeze
+    confirmation, a frozen quarter with its gaps, the journal, the outbox and quarantine, the accounts."""
+    from test_web_a11y import axe_violations, node_tools
+    from tracer.core import clock
+    from tracer.register import requests as reg
+    from tracer.reports import control_sheet
+    from tracer.store import db
+
+    node_tools()
+    _outbox_and_quarantine(site)
+    with db.session_scope(site.engine) as session:
+        drawn = control_sheet.draw(session, site.runtime, QUARTER, 3, 7, "referent", clock.now())
+        control_sheet.record(session, site.runtime, QUARTER, drawn["references"][0], {"clair": True}, "vu", "referent",
+                             clock.now())
+    bad = {}
+    for login, paths in (  # one browser context per login
+        ("referent", [f"/indicateurs?periode=trimestre&valeur={QUARTER}",
+                      "/indicateurs?periode=annee&valeur=2026&par=month", f"/controle?trimestre={QUARTER}",
+                      f"/indicateurs/figer?trimestre={QUARTER}", "/journal", "/etat"]),
+        ("auditeur", [f"/controle?trimestre={QUARTER}&demande={drawn['references'][0]}", "/etat"]),
+        ("admin", ["/comptes"]),
+    ):
+        context = browser.new_context(base_url=site.url, locale="fr-FR")
+        page = context.new_page()
+        sign_in(page, login)
+        page.wait_for_load_state("networkidle")
+        for path in paths:
+            page.goto(path)
+            page.wait_for_load_state("networkidle")
+            bad.update({f"{login} {path}": v for v in [axe_violations(page)] if v})
+        if login == "referent":  # the frozen quarter with a gap since publication
+            page.goto(f"/indicateurs/figer?trimestre={QUARTER}")
+            page.get_by_role("button", name=re.compile("Confirmer")).click()
+            page.wait_for_selector("#chiffres-figes")
+            with db.session_scope(site.engine) as session:
+                reg.reclassify(session, site.runtime, site.refs["q3"][0], "reclamation", "referent", clock.now(),
+                               topic="rendez_vous")
+            page.reload()
+            page.wait_for_selector("#table-ecarts")
+            bad.update({f"{login} frozen": v for v in [axe_violations(page)] if v})
+        if login == "admin":  # a password shown once
+            page.get_by_role("button", name="Réinitialiser le mot de passe de agent.accueil").click()
+            page.wait_for_selector("#mot-de-passe-unique")
+            bad.update({f"{login} reset": v for v in [axe_violations(page)] if v})
+        context.close()
+    assert not bad, "\n".join(f"{path}: {line}" for path, lines in bad.items() for line in lines)
