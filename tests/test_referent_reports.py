@@ -189,3 +189,17 @@ def test_compute_many_gives_what_compute_gives_for_each_grouping(engine, rt, qua
         empty = stats.compute_many(session, rt, date(2025, 1, 1), date(2025, 2, 1), AS_OF, [["month"], []])
     assert many == one_by_one
     assert empty[0]["groups"] == [] and empty[1]["total"]["received"] == 0 and empty[1]["total"]["rate_on_time"] is None
+
+
+def test_compute_many_narrows_a_grouping_as_compute_does(engine, rt, quarter):
+    from tracer.rules.vocabulary import TOPIC_CATEGORIES
+
+    period = dashboard.quarter_period("2026-Q3")
+    with Session(engine) as session:
+        topics, months = stats.compute_many(session, rt, period.start, period.end, AS_OF, [["topic"], ["month"]],
+                                            [TOPIC_CATEGORIES, None])
+        assert topics == stats.compute(session, rt, period.start, period.end, AS_OF, ["topic"], TOPIC_CATEGORIES)
+        assert months == stats.compute(session, rt, period.start, period.end, AS_OF, ["month"])
+        assert topics["total"]["received"] < months["total"]["received"]
+        by_topic = dashboard.dashboard(session, rt, period, AS_OF, "topic")
+    assert by_topic["stats"] == topics  # the dashboard's topics table is the command's

@@ -111,6 +111,37 @@ def test_referent_reads_on_the_dashboard_the_figures_of_tracer_stats(page, site)
     assert page.console_errors == []  # the CSP refused nothing (no inline style in the charts)
 
 
+@pytest.mark.parametrize("by", ["topic", "assignee"])
+def test_dashboard_by_topic_and_by_agent_equals_tracer_stats(page, site, by):
+    from tracer.core import clock
+    from tracer.register import requests as reg
+    from tracer.store import db
+
+    with db.session_scope(site.engine) as session:
+        reg.assign(session, site.runtime, site.refs["q3"][1], "agent.qualite", "referent", clock.now())
+    cli = tracer_cli(site, "stats", "--from", "2026-07-01", "--to", "2026-10-01", "--by", by, "--as-of", AS_OF,
+                     "--format", "json")
+    expected = json.loads(cli.stdout)
+    sign_in(page, "referent")
+    page.wait_for_url("**/demandes")
+    page.goto(f"/indicateurs?periode=trimestre&valeur={QUARTER}&arrete={AS_OF.replace('+', '%2B')}")
+    page.get_by_label("Regrouper par").select_option(by)
+    page.get_by_role("button", name="Afficher").click()
+    page.wait_for_url(f"**par={by}**")
+    table = page.locator("#table-indicateurs")
+    keys = [row.get_attribute("data-key") for row in table.locator("tbody tr[data-key]").all()]
+    assert keys == [g["key"][by] or "" for g in expected["groups"]] + ["total"]
+    for group in expected["groups"]:
+        row = table.locator(f"tr[data-key='{group['key'][by] or ''}']")
+        assert _cells(row) == {k: _fr(group[k], " %" if k == "rate_on_time" else "") for k in _cells(row)}
+    assert _cells(table.locator("tr[data-key='total']"))["received"] == str(expected["total"]["received"])
+    if by == "assignee":
+        assert table.locator("tr[data-key='agent.qualite'] td[data-col='late']").inner_text() == "1"
+        assert table.locator("tr[data-key=''] th").inner_text() == "non attribuée"
+    else:
+        assert expected["total"]["received"] == 1  # the complaint alone: a topics table, as the command's
+
+
 def test_dashboard_downloads_french_excel_csv_xlsx_and_transparence(site, tmp_path):
     client = site.client("auditeur")
     params = {"periode": "trimestre", "valeur": QUARTER, "par": "service", "arrete": AS_OF}

@@ -15,9 +15,10 @@ from sqlmodel import Session
 
 from tracer.core.errors import UserError
 from tracer.reports import exports, quality, stats
+from tracer.rules.vocabulary import TOPIC_CATEGORIES
 
 # The groupings a person picks in the page (INTERFACE's --by keys, minus the technical ones).
-GROUPINGS = ("service", "category", "channel", "topic", "month")
+GROUPINGS = ("service", "category", "channel", "topic", "month", "assignee")
 PERIOD_KINDS = ("trimestre", "mois", "annee", "dates")
 MONTHS_FR = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
              "novembre", "décembre"]
@@ -95,8 +96,10 @@ def dashboard(session: Session, rt, period: Period, as_of: datetime, by: str = "
     """The table for the chosen grouping and the three charts' series, with the frozen figures if any."""
     if by not in GROUPINGS:
         raise UserError(f"regroupement inconnu « {by} » (attendu : {', '.join(GROUPINGS)})")
+    # a table by topic holds complaints and suggestions only, as ``tracer stats --by topic``
     table, monthly, services, topics = stats.compute_many(session, rt, period.start, period.end, as_of,
-                                                          [[by], ["month"], ["service"], ["category", "topic"]])
+                                                          [[by], ["month"], ["service"], ["category", "topic"]],
+                                                          [TOPIC_CATEGORIES if by == "topic" else None, None, None, None])
     published = quality.frozen_for(session, period.start, period.end)
     return {
         "period": period,

@@ -87,21 +87,29 @@ def compute(session: Session, rt, date_from: date, date_to: date, as_of: datetim
     return _result(rt, date_from, date_to, as_of, by, _raw(session, rt, date_from, date_to, as_of, by, categories))
 
 
-def compute_many(session: Session, rt, date_from: date, date_to: date, as_of: datetime, groupings: list) -> list[dict]:
+def compute_many(session: Session, rt, date_from: date, date_to: date, as_of: datetime, groupings: list,
+                 categories: list | None = None) -> list[dict]:
     """Several groupings of one period in a single pass over the requests (the dashboard's table and charts).
 
     The query groups by every key of every grouping; each grouping's rows are
     folded from those sums in Python, as ``compute`` folds its total: each
     result equals what ``compute`` gives for that grouping alone.
+    ``categories``, one entry per grouping (None: the whole perimeter), narrows
+    a grouping as ``compute``'s ``categories`` does (a topics table).
     """
     groupings = [_checked(by) for by in groupings]
+    narrow = list(categories) if categories is not None else [None] * len(groupings)
     union = list(dict.fromkeys(k for by in groupings for k in by))
+    if any(narrow) and "category" not in union:
+        union.append("category")
     rows = _raw(session, rt, date_from, date_to, as_of, union)
     out = []
-    for by in groupings:
+    for by, only in zip(groupings, narrow):
         positions = [union.index(k) for k in by]
         folded: dict[tuple, list] = {}
         for row in rows:
+            if only is not None and row[union.index("category")] not in only:
+                continue
             key = tuple(row[i] for i in positions)
             sums = folded.setdefault(key, [0, 0, 0, 0, 0, 0.0, 0.0])
             folded[key] = [a + (b or 0) for a, b in zip(sums, row[len(union):])]

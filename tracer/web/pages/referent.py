@@ -21,6 +21,7 @@ from fastapi.responses import Response
 
 from tracer.core import clock, french
 from tracer.core.errors import UserError
+from tracer.rules.vocabulary import TOPIC_CATEGORIES
 from tracer.reports import charts, control_sheet, dashboard, exports, journal, quality, stats, status
 from tracer.web.deps import CurrentUser, ReadSession, RuntimeDep, User, WriteSession
 from tracer.web.rendering import redirect, render
@@ -29,7 +30,8 @@ router = APIRouter()
 
 READERS = ("referent", "auditeur")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-GROUPING_FR = {"service": "Service", "category": "Catégorie", "channel": "Canal", "topic": "Thème", "month": "Mois"}
+GROUPING_FR = {"service": "Service", "category": "Catégorie", "channel": "Canal", "topic": "Thème", "month": "Mois",
+               "assignee": "Agent attributaire"}
 PERIOD_FR = {"trimestre": "Trimestre", "mois": "Mois", "annee": "Année", "dates": "Du … au …"}
 
 
@@ -152,7 +154,8 @@ def _stem(query: DashboardQuery) -> str:
 def indicators_csv(request: Request, session: ReadSession, rt: RuntimeDep, user: Reader):
     """The dashboard's table for French Excel (UTF-8 with BOM, semicolons, decimal commas)."""
     query = DashboardQuery(request, rt)
-    result = stats.compute(session, rt, query.period.start, query.period.end, query.as_of, [query.by])
+    result = stats.compute(session, rt, query.period.start, query.period.end, query.as_of, [query.by],
+                           TOPIC_CATEGORIES if query.by == "topic" else None)
     return _file(exports.to_csv(result, [query.by], services=dashboard.service_labels(rt)), "text/csv; charset=utf-8",
                  _stem(query) + ".csv")
 
@@ -162,7 +165,7 @@ def indicators_xlsx(request: Request, session: ReadSession, rt: RuntimeDep, user
     """The dashboard's table as a workbook, with the monthly rate and its chart (as ``tracer stats --format xlsx``)."""
     query = DashboardQuery(request, rt)
     table, monthly = stats.compute_many(session, rt, query.period.start, query.period.end, query.as_of,
-                                        [[query.by], ["month"]])
+                                        [[query.by], ["month"]], [TOPIC_CATEGORIES if query.by == "topic" else None, None])
     body = _xlsx(lambda path: exports.to_xlsx(table, [query.by], path, monthly, dashboard.service_labels(rt), None,
                                               rt.cfg.tz))
     return _file(body, XLSX, _stem(query) + ".xlsx")
