@@ -90,6 +90,7 @@ def cmd_reply(args, ctx) -> int:
         ctx.console.print(f"Réponse envoyée pour {result['reference']} ({result['message_id']}).", markup=False, soft_wrap=True)
     elif result["status"] == "failed":
         ctx.err.print(f"Réponse enregistrée pour {result['reference']} mais refusée définitivement : {result['error']}. "
+                      "La demande reste sans réponse (son échéance court toujours). "
                       f"Voir « tracer outbox » (envoi n° {result['outbox_id']}).", markup=False, soft_wrap=True)
         return 1
     elif result["status"] == "sending":
@@ -97,7 +98,8 @@ def cmd_reply(args, ctx) -> int:
                           f"« tracer outbox » (envoi n° {result['outbox_id']}) avant tout renvoi.", markup=False, soft_wrap=True)
     else:
         ctx.console.print(f"Réponse enregistrée ; envoi en attente : {result['error']}. Demande {result['reference']} : "
-                          "la réponse partira automatiquement (ou avec « tracer outbox --retry »).", markup=False, soft_wrap=True)
+                          "la réponse partira automatiquement (ou avec « tracer outbox --retry ») ; la demande sera répondue "
+                          "quand le serveur l'aura acceptée.", markup=False, soft_wrap=True)
     return 0
 
 
