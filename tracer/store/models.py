@@ -143,6 +143,10 @@ class Request(SQLModel, table=True):
             "received_at", "category", "service", "received_month", "channel", "topic", "mailbox",
             "received_week", "received_quarter", "answered_at", "deadline", "delay_seconds", "delay_working_seconds",
         ),
+        # Covering index of « Demandes » (the tabs' counts and the page's order): an agent's
+        # service is a range of it; a référent's counts scan it, not the table (bench/web.py).
+        Index("ix_request_register", "service", "answered_at", "deadline", "category", "assignee", "received_at",
+              "reference"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     reference: str = Field(max_length=80, sa_column_kwargs={"unique": True})
@@ -160,7 +164,7 @@ class Request(SQLModel, table=True):
     deadline_days: Optional[int] = None  # working days applied
     answered_at: Optional[datetime] = None  # UTC
     answer_message_id: Optional[int] = None  # message.id (no FK: avoids a cycle)
-    parent_id: Optional[int] = Field(default=None, foreign_key="request.id")
+    parent_id: Optional[int] = Field(default=None, foreign_key="request.id", index=True)  # « Une demande »'s follow-ups
     assignee: Optional[str] = Field(default=None, max_length=200, index=True)  # agent's login
     anonymous: bool = Field(default=False)  # no reply address at all: no deadline, out of the rate
     purged_at: Optional[datetime] = None

@@ -47,8 +47,8 @@ def list_page(request: Request, session: ReadSession, rt: RuntimeDep, user: Read
     now = clock.now()
     filters = _filters(request, rt, user)
     scope = {"services": user.services, **filters}
-    counts = {slug: reg.count_cases(session, rt, as_of=now, **scope, **make(user.login))
-              for slug, _label, make in views.TABS}
+    counts = reg.count_cases_many(session, rt, {slug: make(user.login) for slug, _label, make in views.TABS},
+                                  as_of=now, **scope)  # the five tabs in one pass
     total = counts[tab]
     pages = max(1, -(-total // views.PAGE_SIZE))
     page = min(page, pages)
