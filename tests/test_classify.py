@@ -129,3 +129,22 @@ not = { sender_regex = "^interne@" }
 def test_quoted_text_does_not_decide(rules):
     body = "Bonjour, merci pour ces informations.\n\nLe 2 sept. 2026, Agent <a@b.fr> a écrit :\n> Votre réclamation inadmissible"
     assert rules.classify(parse(make_mail(subject="Merci", body=body))).category != "reclamation"
+
+
+def test_scorer_cues_for_ones_own_file_news_and_documents_sent():
+    from tracer.rules.classify import Facts
+    from tracer.rules.scorer import features
+
+    def cues(subject, body):
+        return {f for f in features(Facts.of(parse(make_mail(subject=subject, body=body)), "prefecture", None))
+                if f.startswith("c:")}
+
+    asked = cues("Suivi", "Bonjour, où en est mon dossier de titre de séjour déposé en juin ?")
+    assert {"c:mon_dossier", "c:suivi"} <= asked
+    assert "c:mon_dossier" in cues("Status", "Could you check my application please?")
+    assert "c:envoi_pieces" in cues("Pièces", "Veuillez trouver ci-joint mon avis d'imposition.")
+    assert "c:envoi_pieces" in cues("Pièces", "Je vous transmets le contrôle technique demandé.")
+    assert "c:hors_service" in cues("Visa", "Le consulat a refusé le visa de ma mère.")
+    general = cues("Horaires", "Quels sont les horaires d'ouverture de la préfecture ?")
+    assert not {"c:mon_dossier", "c:suivi", "c:envoi_pieces", "c:hors_service"} & general
+

@@ -22,9 +22,10 @@ PERIMETER = {"information", "reclamation", "suggestion"}
 NAMES = sorted(p.name for p in CORPORA.iterdir() if (p / "labels.json").exists())
 # The rules alone, measured on 2026-12-03: dev 121/121, heldout 99/101, final
 # 100/100, fourth 105/107 (tuned on), fifth 86/100, robots 83/92, seventh 87/110,
-# sixth 91/110 (never tuned on). The floors leave room for a trade-off, not a slide.
+# sixth 91/110 (never tuned on); on 2026-12-04 eighth 103/112 and ninth 73/101 (measured blind, never
+# tuned on). The floors leave room for a trade-off, not a slide.
 RULE_FLOORS = {"dev": 0.97, "heldout": 0.95, "final": 0.95, "fourth": 0.93, "fifth": 0.83,
-               "robots": 0.87, "seventh": 0.76, "sixth": 0.80}
+               "robots": 0.87, "seventh": 0.76, "sixth": 0.80, "eighth": 0.89, "ninth": 0.69}
 
 
 @pytest.fixture(scope="module")

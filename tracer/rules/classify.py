@@ -54,16 +54,22 @@ QUOTE_MARKERS = re.compile(
 )
 
 
-class _WithoutCombining(dict):
-    """``str.translate`` table dropping combining marks, filled as characters are met."""
+class _Folded(dict):
+    """``str.translate`` table giving each character its folded form, filled as characters are met:
+    its NFKD decomposition without combining marks, casefolded (« É » -> « e », « ß » -> « ss »,
+    « ’ » -> « ' »). NFKD decomposes character by character, and its reordering only moves combining
+    marks, which are dropped: one pass of the table is the same as NFKD, strip, casefold on the text."""
 
     def __missing__(self, code: int):
-        kept = None if unicodedata.combining(chr(code)) else code
-        self[code] = kept
-        return kept
+        char = chr(code)
+        folded = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+        folded = folded.casefold().replace("\u2019", "'")
+        value = code if folded == char else (folded or None)
+        self[code] = value
+        return value
 
 
-_STRIP_MARKS = _WithoutCombining()
+_FOLD = _Folded()
 
 
 def normalise(text: str | None) -> str:
@@ -72,8 +78,7 @@ def normalise(text: str | None) -> str:
         return ""
     if text.isascii():
         return text.lower()  # NFKD changes nothing, and ASCII casefold is lower
-    decomposed = unicodedata.normalize("NFKD", text)
-    return decomposed.translate(_STRIP_MARKS).casefold().replace("\u2019", "'")
+    return text.translate(_FOLD)
 
 
 def _own_lines(probes: list[str]) -> list[int]:

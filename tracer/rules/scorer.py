@@ -32,7 +32,7 @@ from tracer.core import paths
 FORMAT = "tracer-scorer"
 FORMAT_VERSION = 2  # 2: weights as a float32 block, stored feature by feature
 # Bumped when features() changes: a model trained on other features is refused.
-FEATURES_VERSION = 1
+FEATURES_VERSION = 2  # 2: own file, follow-up and documents sent as cues
 SHIPPED_MODEL = Path(__file__).resolve().parent / "model" / "scorer.json.gz"
 LOCAL_NAME = "scorer.json.gz"  # in the data folder's ``model`` subfolder
 
@@ -61,6 +61,9 @@ CUE_LABELS = {
     "c:exclamation": "points d'exclamation",
     "c:question": "une question posée",
     "c:hors_service": "autre administration (mairie, CAF, impôts…)",
+    "c:mon_dossier": "son propre dossier (« mon dossier », « ma demande », « my application »)",
+    "c:suivi": "demande de nouvelles (« où en est », « savoir si », « status »)",
+    "c:envoi_pieces": "envoi de pièces (« ci-joint », « vous trouverez », « voici »)",
 }
 UNITS = frozenset("jour jours semaine semaines mois an ans annee annees heure heures minutes".split())
 NUMBERS = frozenset("un une deux trois quatre cinq six sept huit neuf dix onze douze quinze vingt trente "
@@ -74,7 +77,19 @@ QUESTION_WORDS = frozenset("comment quel quels quelle quelles dois puis faut pou
 ANGER = ("inadmi", "inacce", "scanda", "honte", "honteu", "lament", "intole", "exaspe", "furieu", "catast",
          "indign", "deplor", "unacce", "revolt", "honter")
 THANKS = ("merci", "remerc", "thank")
-OTHER_BODIES = frozenset("mairie caf impots tribunal notaire syndic bailleur cpam urssaf gendarmerie".split())
+OTHER_BODIES = frozenset("mairie caf impots tribunal notaire syndic bailleur cpam urssaf gendarmerie commissariat "
+                         "consulat ambassade consulate embassy carsat mdph msa rectorat academie ecole employeur "
+                         "prudhommes banque assurance assureur hlm antai ofpra".split())
+# Own file: a possessive, then within three words what a file is called.
+OWN = frozenset("mon ma mes my our notre nos".split())
+FILE_STEMS = frozenset("dossie demand titre carte permis recepi passep applic file card licenc natura".split())
+FOLLOW_UP = frozenset([("ou", "en"), ("en", "est"), ("des", "nouve"), ("savoi", "si"),
+                       ("statu", "of"), ("the", "statu"), ("avanc", "de"), ("est", "arriv"), ("est", "prete"),
+                       ("est", "pret"), ("check", "my"), ("how", "long")])
+SENDING = frozenset([("ci", "joint"), ("piece", "joint"), ("vous", "trouv"),
+                     ("veuil", "trouv"), ("voici", "le"), ("voici", "la"), ("voici", "les"),
+                     ("voici", "mon"), ("voici", "ma"), ("voici", "mes"), ("pleas", "find"), ("attac", "pleas")])
+SENDING_VERBS = frozenset("envoie transmets adresse joins".split())
 PROPOSALS = frozenset([("je", "sugge"), ("je", "propo"), ("pourq", "ne"), ("il", "serai"), ("ce", "serai"),
                        ("il", "faudr"), ("serai", "il"), ("nous", "sugge")])
 AGAIN = frozenset([("a", "nouve"), ("de", "nouve"), ("plusi", "fois"), ("encor", "une"), ("une", "fois")])
@@ -127,10 +142,21 @@ def _cues(words: list[str], stems: set[str], short: list[str], text: str) -> lis
         out.append("c:exclamation")
     if OTHER_BODIES & seen or OTHER_PAIRS & pairs:
         out.append("c:hors_service")
+    if OWN & seen:
+        for i, w in enumerate(words):
+            if w in OWN and any(x[:6] in FILE_STEMS for x in words[i + 1:i + 4]):
+                out.append("c:mon_dossier")
+                break
+    if FOLLOW_UP & pairs:
+        out.append("c:suivi")
+    if SENDING & pairs or "cijoint" in seen or ("je", "vous") in pairs and any(
+            a == "vous" and b in SENDING_VERBS for a, b in zip(words, words[1:])):
+        out.append("c:envoi_pieces")
     return out
 
 
 DATE = re.compile(r"\d{1,2}/\d{1,2}/\d{2,4}")
+TECHNICAL_SENDER = re.compile(r"no.?reply|ne.?pas.?repondre|mailer-daemon|postmaster|notification")
 
 
 def _shape(word: str) -> str:
@@ -148,15 +174,14 @@ def features(facts, rule=None) -> list[str]:
     add = out.add
     subject = facts.subject
     body = facts.body[:MAX_CHARS]
-    for word in WORD.findall(subject):
-        add("s:" + _shape(word)[:STEM])
+    sub = DIGITS.sub
+    out.update(map("s:".__add__, {(w if w.isalpha() else sub("0", w))[:STEM] for w in WORD.findall(subject)}))
     raw_words = WORD.findall(body)
-    words = [_shape(w) for w in raw_words]
-    stems = [w[:STEM] for w in words]
-    stem_set = set(stems)
-    out.update("w:" + s for s in stem_set)
+    words = [w if w.isalpha() else sub("0", w) for w in raw_words]  # _shape, inlined
+    stem_set = {w[:STEM] for w in words}
+    out.update(map("w:".__add__, stem_set))
     short = [w[:PAIR_STEM] for w in words]
-    out.update("p:" + a + "_" + b for a, b in zip(short, short[1:]))
+    out.update(map("p:{}_{}".format, short, short[1:]))
     text = facts.text[: MAX_CHARS + len(subject) + 1]
     out.update(_cues(raw_words, stem_set, short, text))
     n = len(words)
@@ -171,7 +196,7 @@ def features(facts, rule=None) -> list[str]:
         if name in headers:
             add("h:" + name)
     sender = facts.sender
-    if re.search(r"no.?reply|ne.?pas.?repondre|mailer-daemon|postmaster|notification", sender):
+    if TECHNICAL_SENDER.search(sender):
         add("h:noreply")
     if facts.content_type:
         add("h:ct:" + facts.content_type.split(";")[0])
