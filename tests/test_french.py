@@ -242,7 +242,7 @@ def test_the_demo_tells_a_believable_quarter_and_leaves_a_config_that_works(tmp_
     assert max(c["received_at"] for c in listed) < "2027-06-15"
     page = (folder / "bilan-hebdomadaire.html").read_text(encoding="utf-8")
     assert "Ensemble de la préfecture" in page and "Jours de retard" in page and "Échéance" in page
-    assert "<img src='bilan-taux-hebdomadaire.png'" in page and (folder / "bilan-taux-hebdomadaire.png").stat().st_size > 500
+    assert "<img src='data:image/png;base64," in page  # the weekly chart, inside the one file
     book = load_workbook(folder / "indicateurs.xlsx")
     assert book.worksheets[0]["A1"].value.startswith("Indicateurs du ")
 
@@ -337,3 +337,43 @@ def test_a_failed_sent_copy_shows_in_status_and_outbox_in_french(tmp_path, smtp_
     data = json.loads(run(config, "outbox", "--json").stdout)
     assert data["queued"] == [] and data["sent_copies_missing"][0]["error"].startswith("copie impossible")
     assert json.loads(run(config, "status", "--json").stdout)["sent_copies"]["missing"] == 1
+
+
+# What must never reach a person's eyes: English words and code words found in the outputs (issue 14).
+LEAKS = re.compile(r"(?<![\w-])(sent_at|linked_by|before:\d|overdue|non_conforme|hors_perimetre|reclamation|as_of|frozen|"
+                   r"options:|usage:|show this help|positional arguments|Traceback|None|True|False|null|"
+                   r"text contient|subject contient|canal : email|choose from|Expected)(?![\w-])")  # rule ids (a-b) are names
+ISO_INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
+
+
+def test_every_commands_human_output_is_french_dated_in_french_and_fits_80_columns(tmp_path):
+    folder = tmp_path / "d"
+    now = "2026-12-04T19:00:00+01:00"
+    assert run(tmp_path / "absent.toml", "demo", "--data-dir", str(folder), now=now).returncode == 0
+    config = folder / "demo.toml"
+    commands = [
+        ["cases"], ["cases", "--status", "excluded"], ["cases", "--status", "overdue"], ["show", "PREF74-2026-00010"],
+        ["show", "PREF74-2026-00026"], ["quarantine"], ["status"], ["templates"], ["outbox"], ["replies", "--unlinked"],
+        ["stats", "--from", "01/09/2026", "--to", "05/12/2026"],
+        ["stats", "--from", "01/09/2026", "--to", "05/12/2026", "--by", "category", "month"],
+        ["stats", "--from", "01/09/2026", "--to", "05/12/2026", "--topics"], ["stats", "--transparence", "2026-Q3"],
+        ["rules", "report"], ["alerts", "--dry-run"], ["digest", "--preview"], ["sample", "--quarter", "2026-Q3"],
+        ["classify", "--explain", str(folder / "courriels" / "17-reclamation.eml")],
+        ["reply", "PREF74-2026-00026", "--template", "suggestion_merci", "--by", "agent.demo", "--preview"],
+        ["control", "PREF74-2026-00001", "--result", "non_conforme", "--by", "referent", "--notes", "signature absente"],
+        ["show", "PREF74-2026-00001"], ["cases", "--status", "late"], ["stats", "--from", "x", "--to", "y"],
+    ]
+    for command in commands:
+        shown = run(config, *command, now=now)
+        assert "Traceback" not in shown.stderr, (command, shown.stderr)
+        out = shown.stdout + shown.stderr
+        assert out.strip(), command
+        said = re.sub(r"« [^»]* »", "«»", out)  # what tracer quotes from the mail is the writer's own words
+        said = re.sub(r"\(possibles : [^)]*\)", "", said)  # the values one types are the ids
+        leak = LEAKS.search(said.replace("--status overdue", ""))
+        assert leak is None, (command, leak and said[max(0, leak.start() - 80): leak.end() + 80])
+        assert not ISO_INSTANT.search(out), (command, out)
+        # stdout fits 80 columns (a path alone on its line aside); an error is one line on stderr, whatever its length
+        wide = [line for line in shown.stdout.splitlines() if len(line) > 80 and " " in line.strip()]
+        assert shown.returncode == 0 or len(shown.stderr.strip().splitlines()) == 1, (command, shown.stderr)
+        assert wide == [], (command, wide)

@@ -6,7 +6,7 @@ time, three late, one overdue, three received in the last days. Every date of
 the bundled mail is moved by whole days so that the sample's last day is
 today; the moved copies are written in the demo folder (``courriels/``),
 imported into a SQLite database beside them, and the folder keeps what a
-référent would look at: the digest preview (HTML and its chart), the
+référent would look at: the digest preview (HTML, its chart inside), the
 quarter's XLSX export, and ``demo.toml``, a configuration for exploring the
 demo further with every command.
 """
@@ -148,10 +148,8 @@ def run(data_dir: str | None, now: datetime) -> dict:
     services = exports.service_labels(cfg)
     xlsx = folder / "indicateurs.xlsx"
     exports.to_xlsx(figures, ["service"], xlsx, monthly, services, "Indicateurs du trimestre", cfg.tz)
-    chart = folder / "bilan-taux-hebdomadaire.png"
-    chart.write_bytes(digest.chart_png(weekly["weekly_rate"]))
     page = folder / "bilan-hebdomadaire.html"
-    page.write_text(digest.render_html(weekly, None, chart_src=chart.name), encoding="utf-8")
+    page.write_text(digest.render_html(weekly, None, chart_src=digest.chart_data_uri(weekly)), encoding="utf-8")
     return {
         "database": cfg.database_url,
         "folder": str(folder),
@@ -162,7 +160,6 @@ def run(data_dir: str | None, now: datetime) -> dict:
         "stats": figures,
         "cases": cases,
         "digest_html": str(page),
-        "digest_chart": str(chart),
         "xlsx": str(xlsx),
     }
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 
 from tracer.core import files
 from tracer.outgoing import digest
@@ -27,12 +26,12 @@ def cmd_digest(args, ctx) -> int:
         if args.json:
             ctx.print_json(data)
             return 0
-        text, page = digest.render_text(data), digest.render_html(data, None)
-        if args.output:
-            files.write_text(args.output, page)
-            sys.stdout.write(text)
+        ctx.console.print(digest.render_text(data).rstrip("\n"))
+        if args.output:  # one file: the weekly chart inside it (the mail carries it as an inline part)
+            files.write_text(args.output, digest.render_html(data, None, chart_src=digest.chart_data_uri(data)))
+            ctx.err.print(f"Aperçu HTML écrit : {args.output}")
         else:
-            sys.stdout.write(text + "\n" + page + "\n")
+            ctx.err.print("Version HTML, avec le graphique du taux hebdomadaire : ajoutez --output bilan.html")
         return 0
     ctx.require_secrets([], smtp=True)
     result = digest.send(ctx.engine, rt, as_of, ctx.now())

@@ -148,6 +148,6 @@ def cmd_report(args, ctx) -> int:
                       str(row["topic_corrected"]))
     ctx.console.print(table)
     total = data["total"]
-    rate = f" ({100 * data['corrected'] / total:.1f} %)" if total else ""
+    rate = f" ({100 * data['corrected'] / total:.1f} %)".replace(".", ",") if total else ""
     ctx.console.print(f"{data['corrected']} demande(s) reclassée(s) sur {total}{rate}.", markup=False, highlight=False)
     return 0

@@ -197,13 +197,15 @@ def render_text(data: dict) -> str:
             lines.append("En retard (les plus anciennes d'abord) :")
             for r in s["overdue"]:
                 lines.append(f"  - {r['reference']} reçue le {_d(r['received_at'])}, échéance le {_d(r['deadline'])}, "
-                             f"{_late(r)} — {r['subject'] or ''}")
+                             f"{_late(r)}")
+                lines.append(f"    {r['subject'] or '(sans objet)'}")
                 if _page_url(data, r["reference"]):
                     lines.append(f"    {_page_url(data, r['reference'])}")
         if s["due_soon"]:
             lines.append("À échéance sous 2 jours ouvrés :")
             for r in s["due_soon"]:
-                lines.append(f"  - {r['reference']} échéance le {_d(r['deadline'])} — {r['subject'] or ''}")
+                lines.append(f"  - {r['reference']} échéance le {_d(r['deadline'])}")
+                lines.append(f"    {r['subject'] or '(sans objet)'}")
                 if _page_url(data, r["reference"]):
                     lines.append(f"    {_page_url(data, r['reference'])}")
         lines.append("")
@@ -302,6 +304,13 @@ def chart_png(weekly: list[dict]) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     return buffer.getvalue()
+
+
+def chart_data_uri(data: dict) -> str:
+    """The weekly chart inside a preview page (``data:`` URI): the page is one file."""
+    import base64
+
+    return "data:image/png;base64," + base64.b64encode(chart_png(data["weekly_rate"])).decode("ascii")
 
 
 def message(rt, data: dict, now: datetime) -> EmailMessage:
