@@ -374,3 +374,20 @@ def cli_stats_by_assignee(engine) -> str:
     from tracer.cli.tables import Output
 
     return Output(width=100).render(stats_table(figures, ["assignee"]))
+
+
+def test_repeating_the_recorded_draw_with_its_seed_records_nothing_new(engine, rt, answered_and_open, make_config):
+    from sqlalchemy import select
+
+    from tracer.store.models import Event
+
+    cfg = make_config([{"name": "qualite", "address": BOX}])
+    url = engine.url.render_as_string(hide_password=False)
+    cfg.write_text("\n".join(f'database_url = "{url}"' if line.startswith("database_url") else line
+                             for line in cfg.read_text().splitlines()) + "\n")
+    first = cli(cfg, "sample", "--quarter", "2026-Q3", "--size", "5", "--seed", "7", "--by", "referent", "--json")
+    again = cli(cfg, "sample", "--quarter", "2026-Q3", "--size", "5", "--seed", "7", "--by", "auditeur", "--json")
+    assert first.returncode == again.returncode == 0 and json.loads(first.stdout) == json.loads(again.stdout)
+    with Session(engine) as session:
+        draws = session.execute(select(Event).where(Event.kind == "sample_drawn")).scalars().all()
+    assert [(d.actor, d.data["seed"]) for d in draws] == [("referent", 7)]

@@ -157,8 +157,13 @@ def sample_table(items: list[dict], quarter: str, cfg):
 def cmd_sample(args, ctx) -> int:
     rt = Runtime(ctx.config)
     with ctx.session() as session:
-        drawn = control_sheet.draw(session, rt, args.quarter, args.size, args.seed, args.by or getpass.getuser(), ctx.now())
-        items = quality.sample(session, rt, args.quarter, args.size, drawn["seed"])
+        latest = control_sheet.latest_draw(session, args.quarter.strip().upper())
+        if args.seed is not None and latest and (latest["seed"], latest["size"]) == (args.seed, args.size):
+            seed = args.seed  # the recorded draw repeated (an auditor checking it): nothing new to record
+        else:  # a new draw, recorded: its replies are the ones « tracer control » accepts
+            seed = control_sheet.draw(session, rt, args.quarter, args.size, args.seed, args.by or getpass.getuser(),
+                                      ctx.now())["seed"]
+        items = quality.sample(session, rt, args.quarter, args.size, seed)
     if args.json:
         ctx.print_json(items)
         return 0
