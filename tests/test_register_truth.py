@@ -186,8 +186,8 @@ def test_an_export_that_fails_midway_leaves_the_previous_file_whole(tmp_path):
     target = tmp_path / "indicateurs.xlsx"
     target.write_bytes(b"previous")
 
-    def broken(path):
-        path.write_bytes(b"half")
+    def broken(out):
+        out.write(b"half")
         raise RuntimeError("writer failed")
 
     with pytest.raises(RuntimeError):
@@ -391,3 +391,22 @@ def test_repeating_the_recorded_draw_with_its_seed_records_nothing_new(engine, r
     with Session(engine) as session:
         draws = session.execute(select(Event).where(Event.kind == "sample_drawn")).scalars().all()
     assert [(d.actor, d.data["seed"]) for d in draws] == [("referent", 7)]
+
+
+def test_a_full_disk_is_one_french_line_and_leaves_no_file(cfg_with_data, tmp_path):
+    """A real full file system (a 4 kB tmpfs, root only): the workbook is never half-written."""
+    full = tmp_path / "plein"
+    full.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4k", "tmpfs", str(full)]).returncode != 0:
+        pytest.skip("monter un tmpfs demande root")
+    try:
+        (full / "occupe").write_bytes(b"\0" * 3000)
+        for fmt in ("xlsx", "csv", "html", "json"):
+            result = cli(cfg_with_data, "stats", "--from", "2026-07-01", "--to", "2026-10-01", "--format", fmt,
+                         "--output", str(full / f"x.{fmt}"))
+            assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+            assert result.stderr.strip().splitlines() == [f"tracer : écriture impossible : disque plein, {full / f'x.{fmt}'} "
+                                                          "n'a pas été écrit"]
+            assert sorted(os.listdir(full)) == ["occupe"]
+    finally:
+        subprocess.run(["umount", str(full)])

@@ -100,7 +100,7 @@ def cmd_stats(args, ctx) -> int:
         if not args.output:
             fail("--format xlsx : précisez le fichier avec --output FICHIER.xlsx", 2)
         sheet = f"Transparence {args.transparence.upper()}" if args.transparence else None
-        files.write_with(args.output, lambda path: exports.to_xlsx(result, by, path, monthly, services, sheet, ctx.config.tz))
+        files.write_with(args.output, lambda out: exports.to_xlsx(result, by, out, monthly, services, sheet, ctx.config.tz))
         ctx.err.print(f"Classeur écrit : {args.output}")
     elif fmt == "html":
         what = french.quarter(args.transparence) if args.transparence else french.period(start, end)
@@ -172,7 +172,7 @@ def cmd_sample(args, ctx) -> int:
         return 0
     head, rows = quality.sample_rows(items, rt)
     if args.output.endswith(".xlsx"):
-        files.write_with(args.output, lambda path: exports.control_grid_xlsx(head, rows, f"Contrôle {args.quarter.upper()}", path))
+        files.write_with(args.output, lambda out: exports.control_grid_xlsx(head, rows, f"Contrôle {args.quarter.upper()}", out))
     else:
         files.write_bytes(args.output, exports.control_grid_csv(head, rows))
     ctx.console.print(f"Échantillon de {len(items)} demande(s) écrit : {args.output}")

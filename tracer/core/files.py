@@ -10,6 +10,7 @@ figures: they are created 0600, whatever the umask.
 from __future__ import annotations
 
 import errno
+import io
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -67,7 +68,10 @@ def write_text(target: str | os.PathLike, text: str) -> None:
     write_bytes(target, text.encode("utf-8"))
 
 
-def write_with(target: str | os.PathLike, writer: Callable[[Path], None]) -> None:
-    """``writer(path)`` writes the file (a workbook's ``save``); atomic as above."""
-    with atomic_path(target) as temp:
-        writer(temp)
+def write_with(target: str | os.PathLike, writer: Callable[[io.BytesIO], None]) -> None:
+    """``writer(out)`` writes the file into memory (a workbook's ``save`` takes a
+    file object), then it is written as above: a full disk fails in one place,
+    never half-way inside a library that leaves its file open."""
+    out = io.BytesIO()
+    writer(out)
+    write_bytes(target, out.getvalue())
