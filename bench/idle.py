@@ -112,7 +112,7 @@ def command_times(config: Path, repeat: int, env: dict) -> list[float]:
     return runs
 
 
-def cycle_times(config: Path, repeat: int) -> list[float]:
+def cycle_times(config: Path, repeat: int, profile: str | None = None) -> list[float]:
     from tracer import daemon
     from tracer.core import config as config_mod
     from tracer.store import db
@@ -126,6 +126,11 @@ def cycle_times(config: Path, repeat: int) -> list[float]:
         t0 = time.perf_counter()
         runner.poll("bench")
         runs.append(time.perf_counter() - t0)
+    if profile:
+        import cProfile
+
+        cProfile.runctx("for _ in range(20): runner.poll('bench')", globals(), locals(), profile)
+        print(f"profile of 20 daemon cycles written to {profile}")
     assert runner.health["bench"].failures == 0, "the poll failed"
     engine.dispose()
     return runs
@@ -136,6 +141,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--profile", help="write a cProfile of one whole command to this file")
+    parser.add_argument("--profile-cycle", help="write a cProfile of 20 daemon poll cycles to this file")
     args = parser.parse_args()
     compileall.compile_dir(str(ROOT / "tracer"), quiet=1)  # bytecode, as an installed package has
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -162,7 +168,7 @@ def main() -> None:
             t0 = time.perf_counter()
             subprocess.run([sys.executable, "-c", "pass"], check=True)
             bare_python = time.perf_counter() - t0
-            cycles = cycle_times(config, args.repeat)
+            cycles = cycle_times(config, args.repeat, args.profile_cycle)
     finally:
         server.destroy()
     command = statistics.median(commands)

@@ -125,8 +125,12 @@ class Daemon:
             return True
 
     def _poll(self, name: str, health: "MailboxHealth") -> None:
+        from tracer.mail import glance
+
         box = self.cfg.mailbox(name)
-        reports = ingest.poll_mailbox(self.engine, self.rt, box, clock.now)
+        # nothing new (STATUS against the folders' marks): no SELECT, no search, no ORM session
+        unchanged = {} if box.acknowledge else glance.nothing_new(self.cfg, [name], clock.now)
+        reports = unchanged.get(name) or ingest.poll_mailbox(self.engine, self.rt, box, clock.now)
         if box.acknowledge:
             from tracer.outgoing import reply
 
@@ -264,9 +268,9 @@ class Daemon:
         self.stop_event.set()
 
     def run(self) -> int:
-        self.rt.check()
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in (signal.SIGTERM, signal.SIGINT):  # first: a SIGTERM during start-up stops cleanly too
             signal.signal(sig, lambda *_: self.stop())
+        self.rt.check_once()  # checked by tracer run already: compiled when the first message needs them
         self.schedule()
         self.scheduler.start()
         log.info("démon démarré : %d boîte(s), relève toutes les %d s", len(self.cfg.mailboxes), self.cfg.schedule.poll_seconds,

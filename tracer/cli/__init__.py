@@ -46,7 +46,7 @@ class FrenchHelpFormatter(argparse.HelpFormatter):
 # A command whose start-up time matters registers its own module only (the
 # others import SQLAlchemy, the models, the rules…); --help and every other
 # command register them all.
-ALONE = {"poll": "tracer.cli.ingest_cmds"}
+ALONE = {"poll": "tracer.cli.ingest_cmds", "run": "tracer.cli.daemon_cmds"}
 GLOBAL_WITH_VALUE = {"--config", "--log-format"}
 
 

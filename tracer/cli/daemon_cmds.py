@@ -36,7 +36,7 @@ def cmd_run(args, ctx) -> int:
     cfg = ctx.config
     ctx.require_secrets(None, smtp=True)
     try:
-        Runtime(cfg).check()
+        Runtime(cfg).check_once()  # bad rules refused before anything runs; unchanged ones not compiled again
     except RulesError as exc:
         for line in exc.problems:
             sys.stderr.write(f"règles : {line}\n")
