@@ -127,7 +127,7 @@ class Runtime:
         self.check()
         if stamp is not None:
             try:
-                stamp.parent.mkdir(parents=True, exist_ok=True)
+                paths.make_private_dir(stamp.parent)
                 stamp.touch()
             except OSError:
                 pass
