@@ -92,7 +92,17 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _stopped_while_starting(*_):
+    raise SystemExit(0)  # nothing runs yet: stopping is exiting
+
+
 def main(argv: list[str] | None = None) -> int:
+    if command_of(sys.argv[1:] if argv is None else argv) == "run":
+        import signal
+
+        # SIGTERM while tracer run is still loading (seconds on a busy machine)
+        # exits 0 like a stop; the daemon installs its own handler once started
+        signal.signal(signal.SIGTERM, _stopped_while_starting)
     parser = build_parser(argv)
     # The libraries' objects, imported above, live as long as the process:
     # keep the collector from walking them again on every full collection.
