@@ -23,7 +23,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlmodel import Session
 
-from conftest import sign_in  # tests/web/conftest.py
+from conftest import PASSWORD, sign_in  # tests/web/conftest.py
 from tracer.store.models import Event, PublishedFigures
 
 QUARTER = "2026-Q3"
@@ -445,3 +445,20 @@ def test_the_referent_pages_filled_in_have_no_a_or_aa_violation(site, browser):
             bad.update({f"{login} reset": v for v in [axe_violations(page)] if v})
         context.close()
     assert not bad, "\n".join(f"{path}: {line}" for path, lines in bad.items() for line in lines)
+
+
+def test_tracer_user_update_and_password_are_the_pages_functions(site):
+    changed = tracer_cli(site, "user", "update", "agent.accueil", "--role", "auditeur")
+    assert changed.returncode == 0, changed.stderr
+    assert "auditeur" in changed.stdout
+    page = site.client("admin").get("/comptes").text
+    row = re.search(r'<tr data-login="agent.accueil">(.*?)</tr>', page, re.S).group(1)
+    assert "auditeur" in row and "accueil" not in re.sub(r"<form.*?</form>", "", row, flags=re.S).split("</td>")[2]
+    assert tracer_cli(site, "user", "update", "agent.accueil", "--role", "auditeur").returncode == 1  # nothing changes
+    reset = tracer_cli(site, "user", "password", "agent.accueil")
+    assert reset.returncode == 0, reset.stderr
+    password = reset.stdout.strip().splitlines()[-1]
+    assert site.client().sign_in("agent.accueil", password).status_code == 303
+    assert site.client().sign_in("agent.accueil", PASSWORD).status_code == 401
+    unknown = tracer_cli(site, "user", "password", "personne")
+    assert unknown.returncode == 1 and "introuvable" in unknown.stderr and "Traceback" not in unknown.stderr

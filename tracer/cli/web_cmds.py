@@ -31,6 +31,16 @@ def register(sub) -> None:
     a = users.add_parser("disable", help="désactive un compte (ses sessions et jetons cessent aussitôt)")
     a.add_argument("login", metavar="IDENTIFIANT", help="identifiant du compte")
     a.set_defaults(handler=cmd_user_disable)
+    a = users.add_parser("update", help="change le rôle ou les services d'un compte (ses sessions se ferment)")
+    a.add_argument("login", metavar="IDENTIFIANT", help="identifiant du compte")
+    a.add_argument("--role", choices=accounts.ROLES, help="nouveau rôle : agent, referent, auditeur ou admin")
+    a.add_argument("--service", action="append", metavar="SERVICE",
+                   help="services de l'agent (répétable ; remplace la liste)")
+    a.set_defaults(handler=cmd_user_update)
+    a = users.add_parser("password", help="réinitialise le mot de passe (TRACER_USER_PASSWORD, sinon tiré au hasard "
+                                          "et affiché une seule fois, en dernière ligne)")
+    a.add_argument("login", metavar="IDENTIFIANT", help="identifiant du compte")
+    a.set_defaults(handler=cmd_user_password)
     a = users.add_parser("token", help="crée un jeton personnel d'API (affiché une seule fois, en dernière ligne)")
     a.add_argument("login", metavar="IDENTIFIANT", help="identifiant du compte")
     a.set_defaults(handler=cmd_user_token)
@@ -110,4 +120,31 @@ def cmd_user_token(args, ctx) -> int:
         token = accounts.new_token(session, args.login, ctx.now())
     ctx.console.print(f"Jeton personnel de {args.login.strip()} (affiché une seule fois, gardez-le en lieu sûr) :")
     ctx.console.print(token)
+    return 0
+
+
+@run_user_errors
+def cmd_user_update(args, ctx) -> int:
+    if args.role is None and args.service is None:
+        fail("précisez ce qui change : --role ROLE et/ou --service SERVICE", 2)
+    with ctx.session() as session:
+        account = accounts.update_account(session, args.login, ctx.now(), role=args.role, services=args.service,
+                                          known_services=ctx.config.service_names())
+        login, role, services = account.login, account.role, list(account.services or [])
+    ctx.console.print(f"Compte modifié : {login} ({accounts.ROLE_FR[role]}"
+                      + (f", services : {', '.join(services)}" if services else "") + ") ; ses sessions sont fermées")
+    return 0
+
+
+@run_user_errors
+def cmd_user_password(args, ctx) -> int:
+    chosen = os.environ.get("TRACER_USER_PASSWORD")
+    with ctx.session() as session:
+        password = accounts.reset_password(session, args.login, ctx.now(), password=chosen)
+    if chosen is not None:
+        ctx.console.print(f"Mot de passe de {args.login.strip()} changé (celui de TRACER_USER_PASSWORD) ; "
+                          "ses sessions sont fermées")
+        return 0
+    ctx.console.print(f"Nouveau mot de passe de {args.login.strip()} (affiché une seule fois) :")
+    ctx.console.print(password, markup=False)
     return 0

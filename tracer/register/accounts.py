@@ -229,7 +229,10 @@ def update_account(session: Session, login: str, now: datetime, *, role: str | N
     new_role = account.role if role is None else role
     if new_role not in ROLES:
         raise UserError(f"rôle inconnu « {new_role} » (attendu : {', '.join(ROLES)})")
-    new_services = list(account.services or []) if services is None else [s.strip() for s in services if s and s.strip()]
+    if services is not None:
+        new_services = [s.strip() for s in services if s and s.strip()]
+    else:  # services only scope an agent: another role keeps none
+        new_services = list(account.services or []) if new_role == "agent" else []
     if known_services:
         unknown = [s for s in new_services if s not in known_services]
         if unknown:
