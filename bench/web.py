@@ -1,12 +1,13 @@
 """Web benchmark: « Mes demandes » (/demandes) and « Une demande » (/demandes/REF) under load.
 
-    .venv/bin/python bench/web.py [--rows 100000] [--clients 20] [--requests 30] [--pg postgresql+psycopg://…]
+    .venv/bin/python bench/web.py [--rows 100000] [--clients 20] [--requests 30] [--workers 1]
+                                  [--pg postgresql+psycopg://…] [--no-sqlite]
 
 Fills a fresh SQLite database (and PostgreSQL with --pg, in a schema of its own)
 with 100,000 requests (bench/stats.py's synthetic register: 3 years, 40
 services), each with its citizen's message and its « reçue » event, plus 5 %
 still open and half of those assigned; then serves it with the real
-``tracer web`` (uvicorn, one process, in a subprocess) and runs 20 concurrent
+``tracer web`` (uvicorn, ``--workers`` processes, in a subprocess) and runs 20 concurrent
 clients (httpx.AsyncClient), each signed in through the form: 16 agents of
 different services and 4 référents (every service). Each client alternates
 its home (« À traiter », the default tab, counts in every tab) and one of its
@@ -110,8 +111,8 @@ def references(engine, services: list[str] | None, k: int, rnd: random.Random) -
     return rnd.sample(refs, min(k, len(refs)))
 
 
-def start_server(database_url: str, tmp: str) -> tuple[subprocess.Popen, str]:
-    """The real ``tracer web`` (uvicorn, one process) on a free port."""
+def start_server(database_url: str, tmp: str, workers: int) -> tuple[subprocess.Popen, str]:
+    """The real ``tracer web`` (uvicorn, ``--workers`` processes) on a free port."""
     import socket
 
     with socket.socket() as s:
@@ -121,7 +122,8 @@ def start_server(database_url: str, tmp: str) -> tuple[subprocess.Popen, str]:
     path.write_text(f'[tracer]\ndatabase_url = "{database_url}"\n[web]\nbase_url = "http://127.0.0.1:{port}"\n',
                     encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-    proc = subprocess.Popen([sys.executable, "-m", "tracer", "--config", str(path), "web", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "tracer", "--config", str(path), "web", "--port", str(port),
+                             "--workers", str(workers)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -162,13 +164,14 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def bench(engine, database_url: str, rt, rows: int, clients: int, n: int, name: str, tmp: str) -> None:
+def bench(engine, database_url: str, rt, rows: int, clients: int, n: int, name: str, tmp: str,
+          workers: int) -> None:
     print(f"{name}: filled {rows:,} requests (with messages and events) in {fill(engine, rows, rt):.1f} s")
     logins = add_accounts(engine, datetime.now(timezone.utc))
     rnd = random.Random(3)
     chosen = [logins[i % len(logins)] for i in range(clients)]
     scopes = {login: references(engine, services, 50, rnd) for login, services in chosen}
-    proc, url = start_server(database_url, tmp)
+    proc, url = start_server(database_url, tmp, workers)
     try:
         out = {"/demandes (agent)": [], "/demandes (referent)": [], "/demandes/REF": []}
         # warm-up: one pass per page (templates compiled, caches filled), not counted
@@ -181,7 +184,7 @@ def bench(engine, database_url: str, rt, rows: int, clients: int, n: int, name: 
         asyncio.run(everyone())
         wall = time.perf_counter() - began
         total = sum(len(v) for v in out.values())
-        print(f"  {clients} concurrent clients, {total} page loads in {wall:.1f} s ({total / wall:.0f} pages/s)")
+        print(f"  tracer web --workers {workers}, {clients} concurrent clients, {total} page loads in {wall:.1f} s ({total / wall:.0f} pages/s)")
         for label, times in out.items():
             if not times:
                 continue
@@ -204,6 +207,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=30, help="loads of each page per client")
     parser.add_argument("--pg", help="PostgreSQL URL to bench as well")
+    parser.add_argument("--workers", type=int, default=1, help="tracer web --workers")
     parser.add_argument("--no-sqlite", action="store_true")
     args = parser.parse_args()
     rt = Runtime(config.from_dict({}))
@@ -211,7 +215,7 @@ def main() -> None:
         if not args.no_sqlite:
             url = f"sqlite:///{tmp}/bench.db"
             engine = db.open_engine(url)
-            bench(engine, url, rt, args.rows, args.clients, args.requests, "SQLite", tmp)
+            bench(engine, url, rt, args.rows, args.clients, args.requests, "SQLite", tmp, args.workers)
             engine.dispose()
         if args.pg:
             schema = "bench_" + uuid.uuid4().hex[:8]
@@ -222,7 +226,7 @@ def main() -> None:
                 sep = "&" if "?" in args.pg else "?"
                 url = f"{args.pg}{sep}options=-csearch_path%3D{schema}"
                 engine = db.open_engine(url)
-                bench(engine, url, rt, args.rows, args.clients, args.requests, "PostgreSQL", tmp)
+                bench(engine, url, rt, args.rows, args.clients, args.requests, "PostgreSQL", tmp, args.workers)
                 engine.dispose()
             finally:
                 with admin.begin() as conn:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from tracer.cli.context import fail, run_user_errors
 from tracer.cli.tables import new_table
@@ -13,6 +14,8 @@ def register(sub) -> None:
     p = sub.add_parser("web", help="sert l'interface web (défaut : 127.0.0.1:8000)")
     p.add_argument("--host", default="127.0.0.1", metavar="ADRESSE", help="adresse d'écoute (défaut : 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, metavar="PORT", help="port d'écoute (défaut : 8000)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="processus servant les pages, un par cœur par exemple (défaut : 1)")
     p.set_defaults(handler=cmd_web)
 
     p = user_parser = sub.add_parser("user", help="comptes de l'interface web")
@@ -54,8 +57,17 @@ def cmd_web(args, ctx) -> int:
 
     if not 0 < args.port < 65536:
         fail(f"--port : port entre 1 et 65535 attendu, reçu {args.port}")
-    app = create_app(ctx.config, engine=ctx.engine)
+    if not 0 < args.workers <= 64:
+        fail(f"--workers : nombre de processus entre 1 et 64 attendu, reçu {args.workers}")
     ctx.err.print(f"tracer web : http://{args.host}:{args.port}/ (arrêt : Ctrl-C)")
+    if args.workers > 1:
+        # each worker process builds its own app (and engine) from the same configuration file
+        if ctx.config.path is not None:
+            os.environ["TRACER_CONFIG"] = str(Path(ctx.config.path).resolve())
+        uvicorn.run("tracer.web.app:create_app", factory=True, workers=args.workers, host=args.host, port=args.port,
+                    log_level="warning", proxy_headers=True)
+        return 0
+    app = create_app(ctx.config, engine=ctx.engine)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", proxy_headers=True)
     return 0
 
