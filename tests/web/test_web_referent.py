@@ -240,16 +240,28 @@ def test_referent_freezes_a_finished_quarter_after_a_confirmation(page, site):
 
 
 def test_auditor_sees_dashboard_journal_register_and_no_changing_button(page, site):
+    from tracer.core import clock
+    from tracer.reports import control_sheet
+    from tracer.store import db
+
+    with db.session_scope(site.engine) as session:  # a drawn sample with one grid: the auditor reads it
+        drawn = control_sheet.draw(session, site.runtime, QUARTER, 2, 3, "referent", clock.now())
+        control_sheet.record(session, site.runtime, QUARTER, drawn["references"][0], {"clair": True}, None,
+                             "referent", clock.now())
     sign_in(page, "auditeur")
     page.wait_for_url("**/demandes")
     assert site.refs["qualite_mail"] in page.locator("#table-demandes").inner_text()  # the register, every service
     assert site.refs["accueil_mail"] in page.locator("#table-demandes").inner_text()
     for path in (f"/indicateurs?periode=trimestre&valeur={QUARTER}", f"/controle?trimestre={QUARTER}", "/journal",
-                 "/etat"):
+                 "/etat", "/demandes", f"/demandes/{site.refs['q3'][0]}"):
         page.goto(path)
         assert page.get_by_role("heading", level=1).count() == 1
         forms = [f for f in page.locator("main form").all() if (f.get_attribute("method") or "get").lower() == "post"]
         assert forms == [], path  # nothing that changes anything
+    page.goto(f"/controle?trimestre={QUARTER}")
+    assert page.locator("#progression").inner_text().startswith("1 / 2 contrôlées")
+    page.goto(f"/controle?trimestre={QUARTER}&demande={drawn['references'][0]}")
+    assert "Clair : oui" in page.locator("#grille-lecture").inner_text()  # the grid, read only
     page.goto("/journal")
     assert "connexion" in page.locator("#table-journal").inner_text()
     page.get_by_label("Type d'événement").select_option("received")
