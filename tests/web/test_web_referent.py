@@ -474,3 +474,37 @@ def test_tracer_user_update_and_password_are_the_pages_functions(site):
     assert site.client().sign_in("agent.accueil", PASSWORD).status_code == 401
     unknown = tracer_cli(site, "user", "password", "personne")
     assert unknown.returncode == 1 and "introuvable" in unknown.stderr and "Traceback" not in unknown.stderr
+
+
+def test_referent_draws_and_fills_a_grid_with_the_keyboard_alone(page, site):
+    from test_web_keyboard import tab_to
+
+    sign_in(page, "referent")
+    page.wait_for_url("**/demandes")
+    page.goto(f"/controle?trimestre={QUARTER}")
+    tab_to(page, "#taille")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("2")
+    tab_to(page, "#graine-tirage")
+    page.keyboard.type("5")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#echantillon")
+    assert page.locator("#graine").inner_text() == "5"
+    tab_to(page, "#critere-clair")
+    page.keyboard.press("Space")
+    tab_to(page, "#critere-courtois")
+    page.keyboard.press("Space")
+    tab_to(page, "#formulaire-grille button[type=submit]")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#notice")
+    assert page.locator("#progression").inner_text().startswith("1 / 2 contrôlées")
+    assert page.locator("#table-criteres tr[data-key='courtois'] td").all_inner_texts() == ["1", "1", "100,00 %"]
+    assert page.locator("#table-criteres tr[data-key='signe'] td").all_inner_texts() == ["1", "0", "0,00 %"]
+    # the dashboard's grouping, chosen with the keyboard
+    page.goto(f"/indicateurs?periode=trimestre&valeur={QUARTER}")
+    tab_to(page, "#par")
+    page.keyboard.press("ArrowDown")  # service -> catégorie
+    tab_to(page, "#choix-periode button[type=submit]")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**par=category**")
+    assert page.locator("#table-indicateurs tr[data-key='reclamation'] th").inner_text() == "Réclamation"
