@@ -3,6 +3,7 @@ tests/web/node/package-lock.json), driven by Chromium through the provider's log
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import shutil
@@ -194,6 +195,22 @@ def test_a_return_not_started_by_this_browser_is_refused(sso_site):
         # the browser that started has its pending cookie, but a wrong state is still refused
         wrong = client.get("/connexion/oidc/retour", params={"code": "volé", "state": "deviné"})
         assert wrong.status_code == 400 and "tracer_session" not in client.cookies
+
+
+def test_a_provider_that_does_not_answer_is_a_french_page(sso_site, monkeypatch):
+    import httpx
+
+    sso_site.provider.stop()
+    with httpx.Client(base_url=sso_site.url) as client:
+        down = client.get("/connexion/oidc")
+        text = html.unescape(down.text)
+        assert down.status_code == 502 and "Le fournisseur d'identité ne répond pas" in text
+        assert "connectez-vous avec votre identifiant et votre mot de passe" in text
+    monkeypatch.delenv(SECRET_ENV)
+    with httpx.Client(base_url=sso_site.url) as client:
+        misconfigured = client.get("/connexion/oidc")
+        assert misconfigured.status_code == 500
+        assert "La connexion unique est mal configurée" in html.unescape(misconfigured.text)
 
 
 def test_without_oidc_configured_there_is_no_single_sign_on(web_server):

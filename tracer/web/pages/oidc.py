@@ -23,6 +23,8 @@ from tracer.web.pages.auth import _login_page, _safe_next, open_session
 
 router = APIRouter()
 log = logging.getLogger("tracer.web")
+# the provider down or answering nonsense: 502; tracer's own configuration wrong: 500; else the person's flow: 400
+_STATUS = {oidc.UNAVAILABLE: 502, oidc.NOT_CONFIGURED: 500}
 
 
 def _configured(request: Request):
@@ -53,7 +55,7 @@ def start(request: Request, suite: str | None = None):
         provider = oidc.provider_for(request.app)
     except oidc.OidcError as exc:
         log.error("connexion unique impossible : %s", exc.detail)
-        return _refused(request, str(exc), 502)
+        return _refused(request, str(exc), _STATUS.get(exc.args[0], 400))
     url, pending = oidc.begin(provider, _redirect_uri(request), _safe_next(suite) if suite else "")
     response = RedirectResponse(url, status_code=303)
     response.set_cookie(oidc.PENDING_COOKIE, pending, max_age=oidc.PENDING_SECONDS, path=oidc.PENDING_PATH,
@@ -71,7 +73,7 @@ def back(request: Request):
                                      dict(request.query_params))
     except oidc.OidcError as exc:
         log.warning("connexion unique refusée : %s", exc.detail)
-        return _refused(request, str(exc), 400 if exc.args[0] != oidc.UNAVAILABLE else 502)
+        return _refused(request, str(exc), _STATUS.get(exc.args[0], 400))
     with db.session_scope(request.app.state.engine) as session:
         account, error = accounts.match_sso(session, claims["email"], claims.get("sub"), provider.issuer, address,
                                             clock.now())
