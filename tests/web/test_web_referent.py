@@ -156,7 +156,14 @@ def test_dashboard_downloads_french_excel_csv_xlsx_and_transparence(site, tmp_pa
     transparence = client.get("/indicateurs/transparence.xlsx", params={"trimestre": QUARTER})
     (tmp_path / "t.xlsx").write_bytes(transparence.content)
     assert load_workbook(tmp_path / "t.xlsx").sheetnames[0] == f"Transparence {QUARTER}"
-    assert client.get("/indicateurs", params={"periode": "mois", "valeur": "2026-13"}).status_code == 400
+    bad = client.get("/indicateurs", params={"periode": "mois", "valeur": "2026-13"})
+    assert bad.status_code == 400 and "mois invalide" in bad.text
+    # the value of the kind chosen before gives way to the new kind's default
+    month = client.get("/indicateurs", params={"periode": "mois", "valeur": QUARTER})
+    from tracer.core import clock
+
+    today = clock.local(clock.now()).date()
+    assert month.status_code == 200 and f'value="{today:%Y-%m}"' in month.text  # this month
 
 
 def test_referent_draws_a_sample_fills_two_grids_and_exports_it(page, site, tmp_path):

@@ -11,6 +11,7 @@ functions as ``tracer stats``, ``tracer sample``/``control`` and ``tracer status
 
 from __future__ import annotations
 
+import re
 import tempfile
 from datetime import date, timedelta
 from pathlib import Path
@@ -32,6 +33,7 @@ READERS = ("referent", "auditeur")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 GROUPING_FR = {"service": "Service", "category": "Catégorie", "channel": "Canal", "topic": "Thème", "month": "Mois",
                "assignee": "Agent attributaire"}
+SHAPES = {"trimestre": r"\d{4}-Q[1-4]", "mois": r"\d{4}-\d{2}", "annee": r"\d{4}"}
 PERIOD_FR = {"trimestre": "Trimestre", "mois": "Mois", "annee": "Année", "dates": "Du … au …"}
 
 
@@ -103,6 +105,8 @@ class DashboardQuery:
         self.date_to = (q.get("au") or "").strip()
         self.by = q.get("par") or "service"
         self.as_of_text = (q.get("arrete") or "").strip()
+        if any(re.fullmatch(shape, self.value, re.I) for kind, shape in SHAPES.items() if kind != self.kind):
+            self.value = ""  # the value of the kind chosen before (2026-Q3 then « Mois »): this month, quarter or year
         self.period = dashboard.choose_period(self.kind, self.value, self.date_from, self.date_to, _today(rt))
         self.as_of = _as_of(rt, self.as_of_text)
         if self.by not in dashboard.GROUPINGS:
