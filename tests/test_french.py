@@ -377,3 +377,15 @@ def test_every_commands_human_output_is_french_dated_in_french_and_fits_80_colum
         wide = [line for line in shown.stdout.splitlines() if len(line) > 80 and " " in line.strip()]
         assert shown.returncode == 0 or len(shown.stderr.strip().splitlines()) == 1, (command, shown.stderr)
         assert wide == [], (command, wide)
+
+
+def test_daemon_log_lines_carry_paris_time_with_its_offset_and_french_levels():
+    import logging
+
+    from tracer.core.logs import TextFormatter
+
+    record = logging.LogRecord("tracer.outbox", logging.WARNING, __file__, 1, "envoi %s en attente", (3,), None)
+    record.created = datetime.fromisoformat("2026-12-02T19:16:39+00:00").timestamp()
+    assert TextFormatter().format(record) == "2026-12-02 20:16:39+01:00 avertissement tracer.outbox : envoi 3 en attente"
+    record.created = datetime.fromisoformat("2026-07-02T18:16:39+00:00").timestamp()
+    assert TextFormatter().format(record).startswith("2026-07-02 20:16:39+02:00 ")  # summer time, said so

@@ -77,7 +77,7 @@ def register(sub) -> None:
     p = sub.add_parser("answer", help="enregistre une réponse faite hors des boîtes relevées (courrier, téléphone, guichet)")
     p.add_argument("reference", metavar="REF")
     p.add_argument("--channel", required=True, choices=reg.ANSWER_CHANNELS, help="comment la réponse a été faite")
-    p.add_argument("--at", required=True, metavar="T", help="instant de la réponse, ISO 8601 (arrête le délai)")
+    p.add_argument("--at", required=True, metavar="T", help="instant de la réponse : JJ/MM/AAAA HH:MM ou ISO 8601 (arrête le délai)")
     p.add_argument("--by", required=True, metavar="AGENT")
     p.add_argument("--note", metavar="TEXTE", help="précision (numéro d'envoi, résumé de l'appel…)")
     p.add_argument("--json", action="store_true")
@@ -117,7 +117,7 @@ def cmd_show(args, ctx) -> int:
         sender = f"{sender} <{view['sender']}>" if sender else view["sender"]
     c.print(f"Expéditeur : {sender or '—'}")
     c.print(f"Reçue le {french.when(view['received_at'], tz)} · échéance {french.when(view['deadline'], tz)}"
-            f" · réponse {french.when(view['answered_at'], tz, empty='aucune')}")
+            + (f" · réponse le {french.when(view['answered_at'], tz)}" if view["answered_at"] else " · pas encore de réponse"))
     if view["parent"]:
         c.print(f"Suite de la demande {view['parent']}")
     if view["children"]:

@@ -31,9 +31,24 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False, default=str)
 
 
+LEVELS_FR = {"DEBUG": "débogage", "INFO": "info", "WARNING": "avertissement", "ERROR": "erreur", "CRITICAL": "critique"}
+
+
 class TextFormatter(logging.Formatter):
+    """``2026-12-02 20:16:39+01:00 avertissement tracer.outbox : …``: Paris time with its offset, so a
+    line reads the same on a server kept in UTC."""
+
     def __init__(self):
-        super().__init__("%(asctime)s %(levelname)s %(name)s : %(message)s", "%Y-%m-%d %H:%M:%S")
+        super().__init__("%(asctime)s %(levelname_fr)s %(name)s : %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.levelname_fr = LEVELS_FR.get(record.levelname, record.levelname.lower())
+        return super().format(record)
+
+    def formatTime(self, record, datefmt=None) -> str:
+        from tracer.core.clock import PARIS
+
+        return datetime.fromtimestamp(record.created, PARIS).isoformat(sep=" ", timespec="seconds")
 
     def formatException(self, ei) -> str:  # one line per event: no multi-line traceback
         return f"  ({ei[0].__name__})"

@@ -242,8 +242,11 @@ def send_reply(engine: Engine, rt, reference: str, template: str, by: str, value
     status = outbox.deliver(engine, rt.cfg, outbox_id, now)
     with Session(engine) as session:
         row = session.get(Outbox, outbox_id)
+        copy_failed = row.status == "sent" and (row.last_error or "").startswith(outbox.COPY_ERROR)
         return {"reference": request_ref, "outbox_id": outbox_id, "status": status, "message_id": row.message_id,
-                "error": row.last_error}
+                # a failed copy to Sent is not the reply's error: said apart (and by tracer status / outbox)
+                "error": None if copy_failed else row.last_error,
+                "copy_error": row.last_error if copy_failed else None}
 
 
 def _record_reply(engine: Engine, rt, reference: str, template: str, by: str, values: dict, now: datetime,

@@ -228,6 +228,7 @@ def to_xlsx(result: dict, by: list[str], path: Path, monthly: dict | None = None
     for cell in sheet[sheet.max_row]:
         cell.font = Font(bold=True)  # the total
     finish_table(sheet, 2, sheet.max_row, {rate_col: RATE_FORMAT, rate_col + 1: DELAY_FORMAT, rate_col + 2: DELAY_FORMAT})
+    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=sheet.max_column)  # the title over the table
     sheet.column_dimensions["A"].width = max(sheet.column_dimensions["A"].width, 14)
     if monthly and monthly["groups"]:
         chart_sheet = book.create_sheet("Taux mensuel")
