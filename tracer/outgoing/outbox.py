@@ -65,14 +65,14 @@ APPEND_GIVE_UP = timedelta(days=7)
 
 def build_message(*, sender: str, recipients: list[str], subject: str, text: str, html: str | None = None,
                   in_reply_to: str | None = None, references=(), extra_headers: dict | None = None,
-                  now: datetime, sender_name: str | None = None) -> EmailMessage:
+                  now: datetime, sender_name: str | None = None, message_id: str | None = None) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = from_header(sender, sender_name)
     msg["To"] = ", ".join(recipients)
     msg["Subject"] = subject
     msg["Date"] = format_datetime(now.astimezone(clock.PARIS))
     domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
-    msg["Message-ID"] = make_msgid(domain=domain)
+    msg["Message-ID"] = message_id or make_msgid(domain=domain)
     if in_reply_to:
         msg["In-Reply-To"] = in_reply_to
     refs = [r for r in references if r]
@@ -103,13 +103,16 @@ def enqueue(session: Session, *, kind: str, sender: str, recipients: list[str], 
             html: str | None = None, in_reply_to: str | None = None, references=(), request_id: int | None = None,
             mailbox: str | None = None, created_by: str = "tracer", now: datetime,
             extra_headers: dict | None = None, message: EmailMessage | None = None,
-            sender_name: str | None = None) -> Outbox:
+            sender_name: str | None = None, message_id: str | None = None) -> Outbox:
     """Queue a mail (the caller commits, with whatever decided to send it); ``sender`` is the address,
-    ``sender_name`` the display name its From: carries."""
+    ``sender_name`` the display name its From: carries.
+
+    ``message_id``: chosen by the caller (a web form's idempotency key), so that the
+    same mail queued twice is refused by the outbox's unique Message-ID."""
     if message is None:
         message = build_message(sender=sender, recipients=recipients, subject=subject, text=text, html=html,
                                 in_reply_to=in_reply_to, references=references, extra_headers=extra_headers, now=now,
-                                sender_name=sender_name)
+                                sender_name=sender_name, message_id=message_id)
     else:  # a message built by its caller (the digest, with its inline chart)
         if message["Message-ID"] is None:
             message["Message-ID"] = make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or "localhost")

@@ -148,7 +148,8 @@ def _mailbox(rt, request: Request):
 
 
 def prepare_reply(session: Session, rt, reference: str, template: str, values: dict, now: datetime,
-                  kind: str = "reply", force: bool = False) -> PreparedReply:
+                  kind: str = "reply", force: bool = False, text: str | None = None,
+                  services: list[str] | None = None) -> PreparedReply:
     """Render the reply and work out its headers; writes nothing.
 
     Raises ``NotFound`` (reference, template), ``UserError`` (no address, an
@@ -156,8 +157,12 @@ def prepare_reply(session: Session, rt, reference: str, template: str, values: d
     variable). An acknowledgement (``kind="ack"``) goes to the From: address of
     the request's first message only (never to a Reply-To a stranger may have
     set) and quotes neither its subject nor its sender's name.
+
+    ``text``: the agent's edited text, sent instead of the rendered one (then
+    without the template's HTML part, which would say something else).
+    ``services``: the signed-in user's scope (another service's request is not found).
     """
-    request = register.get_request(session, reference)
+    request = register.get_request(session, reference, services)
     if request.category == "automatique":
         raise UserError(f"la demande {request.reference} est un message automatique (réponse automatique, rebond, "
                         "lettre d'information) : on n'y répond pas ; reclassez-la d'abord si c'est une erreur")
@@ -180,6 +185,12 @@ def prepare_reply(session: Session, rt, reference: str, template: str, values: d
     if kind != "ack" and not force:
         _check_category(rt, request, template)
     rendered = templates.render(rt.cfg, template, context_for(rt, request, values, now, quote=kind != "ack"))
+    if text is not None:
+        text = text.replace("\r\n", "\n")
+        if not text.strip():
+            raise UserError("le texte de la réponse est vide")
+        if text.rstrip() != rendered.text.rstrip():
+            rendered = templates.RenderedReply(subject=rendered.subject, text=text, html=None)
     last = session.execute(
         select(Message).where(Message.request_id == request.id, Message.direction == "in")
         .order_by(Message.received_at.desc(), Message.id.desc())
@@ -218,22 +229,37 @@ def render_preview(prepared: PreparedReply) -> str:
 
 
 def send_reply(engine: Engine, rt, reference: str, template: str, by: str, values: dict, now: datetime,
-               kind: str = "reply", preview: bool = False, force: bool = False) -> dict:
+               kind: str = "reply", preview: bool = False, force: bool = False, text: str | None = None,
+               message_id: str | None = None, services: list[str] | None = None) -> dict:
     """Queue, record and send a template reply; with ``preview`` only render it.
 
     The outbox row, the outgoing ``Message`` and the reply event are one
     transaction; delivery is attempted after the commit, so an SMTP failure
     leaves the reply recorded and queued (``status`` "pending", ``error``).
+
+    ``message_id`` (from :func:`idempotent_message_id`): a reply already queued
+    under it is not queued again; its state is answered (``"already": True``),
+    so a form sent twice (double click, reload) sends one mail.
     """
     if preview:
         with Session(engine) as session:
-            prepared = prepare_reply(session, rt, reference, template, values, now, kind=kind, force=force)
+            prepared = prepare_reply(session, rt, reference, template, values, now, kind=kind, force=force, text=text,
+                                     services=services)
             return {"reference": prepared.request.reference, "status": "preview", "preview": render_preview(prepared)}
     if not by or not by.strip():
         raise UserError("--by : le nom de l'agent est obligatoire")
+    if message_id is not None:
+        done = _already_queued(engine, message_id)
+        if done is not None:
+            return done
     try:
-        outbox_id, request_ref = _record_reply(engine, rt, reference, template, by, values, now, kind, force)
+        outbox_id, request_ref = _record_reply(engine, rt, reference, template, by, values, now, kind, force, text=text,
+                                               message_id=message_id, services=services)
     except IntegrityError:
+        if message_id is not None:
+            done = _already_queued(engine, message_id)
+            if done is not None:
+                return done
         if kind != "ack":
             raise
         # another poll acknowledged this request first (one acknowledgement per
@@ -249,11 +275,43 @@ def send_reply(engine: Engine, rt, reference: str, template: str, by: str, value
                 "copy_error": row.last_error if copy_failed else None}
 
 
+_IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def idempotent_message_id(key: str, rt, reference: str) -> str:
+    """The Message-ID of the reply a form with idempotency ``key`` sends (one per form)."""
+    if not _IDEMPOTENCY_KEY.fullmatch(key or ""):
+        raise UserError("clé d'envoi invalide : rechargez le formulaire de réponse")
+    domain = "localhost"
+    for box in rt.cfg.mailboxes:
+        domain = box.address.rpartition("@")[2] or domain
+        break
+    return f"<tracer.{key}.{re.sub(r'[^A-Za-z0-9-]', '', reference)}@{domain}>"
+
+
+def outbox_state(session: Session, message_id: str) -> dict | None:
+    row = session.execute(select(Outbox).where(Outbox.message_id == message_id)).scalars().first()
+    if row is None:
+        return None
+    request = session.get(Request, row.request_id) if row.request_id else None
+    return {"reference": request.reference if request else None, "outbox_id": row.id,
+            "status": "uncertain" if row.status == "sending" else row.status, "message_id": row.message_id,
+            "error": row.last_error}
+
+
+def _already_queued(engine: Engine, message_id: str) -> dict | None:
+    with Session(engine) as session:
+        state = outbox_state(session, message_id)
+    return state | {"already": True} if state else None
+
+
 def _record_reply(engine: Engine, rt, reference: str, template: str, by: str, values: dict, now: datetime,
-                  kind: str, force: bool = False) -> tuple[int, str]:
+                  kind: str, force: bool = False, text: str | None = None, message_id: str | None = None,
+                  services: list[str] | None = None) -> tuple[int, str]:
     """The outbox row, the outgoing message and the reply event, in one transaction."""
     with Session(engine, expire_on_commit=False) as session:
-        prepared = prepare_reply(session, rt, reference, template, values, now, kind=kind, force=force)
+        prepared = prepare_reply(session, rt, reference, template, values, now, kind=kind, force=force, text=text,
+                                 services=services)
         extra = {"Auto-Submitted": "auto-replied"} if kind == "ack" else None
         try:
             row = outbox.enqueue(
@@ -261,6 +319,7 @@ def _record_reply(engine: Engine, rt, reference: str, template: str, by: str, va
                 text=prepared.text, html=prepared.html, in_reply_to=prepared.in_reply_to, references=prepared.references,
                 request_id=prepared.request.id, mailbox=prepared.mailbox, created_by=by, now=now, extra_headers=extra,
                 sender_name=prepared.sender_name,
+                message_id=message_id,
             )
         except ValueError as exc:  # the mail cannot be built (the standard library refused a header)
             raise UserError(f"réponse à {prepared.request.reference} impossible à construire ({exc.__class__.__name__}) : "

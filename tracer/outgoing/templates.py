@@ -249,3 +249,36 @@ def check_all(cfg) -> list[str]:
         except jinja2.TemplateSyntaxError as exc:
             problems.append(f"modèle « {info.name} » : erreur de syntaxe ligne {exc.lineno} ({exc.message})")
     return problems
+
+
+# What reply.context_for gives every template; any other variable is a value given at sending.
+CONTEXT_NAMES = {"request", "citizen", "service", "mailbox", "today_fr", "values", "loop", "range", "line"}
+_VALUE_USE = re.compile(r"\bvalues\.([A-Za-z_][A-Za-z0-9_]*)")
+_OPTIONAL_VALUE = re.compile(r"\bvalues\.([A-Za-z_][A-Za-z0-9_]*)\s+is\s+(?:not\s+)?defined")
+
+
+def fields(cfg, name: str) -> list[dict]:
+    """The values a template asks for at sending (``--set KEY=…``, the web form's fields),
+    in order of appearance: ``{"name": …, "required": bool}``; a value only tested with
+    ``is defined`` is optional."""
+    from jinja2 import meta
+
+    info = get_template(cfg, name)
+    sources = [info.subject]
+    for suffix in (".txt.j2", ".html.j2"):
+        path = (info.folder or Path()) / f"{name}{suffix}"
+        if path.is_file():
+            sources.append(_split(path.read_text(encoding="utf-8"), name)[1])
+    env = _environment(cfg, html=False)
+    found: dict[str, bool] = {}
+    for source in sources:
+        optional = set(_OPTIONAL_VALUE.findall(source))
+        for key in _VALUE_USE.findall(source):
+            found.setdefault(key, key not in optional)
+        try:
+            bare = meta.find_undeclared_variables(env.parse(source)) - CONTEXT_NAMES
+        except jinja2.TemplateSyntaxError:
+            bare = set()
+        for key in sorted(bare):
+            found.setdefault(key, True)
+    return [{"name": key, "required": required} for key, required in found.items()]

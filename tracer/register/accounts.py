@@ -410,3 +410,11 @@ def match_sso(session: Session, email: str, subject: str | None, issuer: str, ad
     add_event(session, None, "connexion_refusee", login, now, login=None if login == "?" else login, email=email,
               address=address, reason=reason, via="oidc", issuer=issuer, subject=subject)
     return None, message.format(email=email)
+
+
+def assignable(session: Session, service: str | None) -> list[Account]:
+    """Enabled accounts a request of ``service`` may be given to: its agents, and the référents."""
+    rows = session.execute(
+        select(Account).where(Account.disabled.is_(False), Account.role.in_(("agent", "referent"))).order_by(Account.login)
+    ).scalars()
+    return [a for a in rows if a.role == "referent" or (service and service in (a.services or []))]

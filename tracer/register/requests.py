@@ -17,7 +17,7 @@ from tracer.core import clock
 from tracer.rules.classify import own_words
 from tracer.rules.vocabulary import CATEGORIES, DEFAULT_TOPIC, TOPIC_CATEGORIES, is_topic, topic_ids
 from tracer.core.errors import NotFound, UserError
-from tracer.store.models import Event, Message, ReferenceCounter, Request
+from tracer.store.models import Event, Message, Outbox, ReferenceCounter, Request
 
 PERIMETER = ("information", "reclamation", "suggestion")
 EXCLUDED = ("hors_perimetre", "automatique")
@@ -732,6 +732,12 @@ def show_case(session: Session, rt, reference: str, as_of: datetime, services: l
     view["parent"] = parent.reference if parent else None
     view["children"] = list(children)
     view["messages"] = [message_view(m, tz) | _reading(m) for m in messages]
+    delivery = _delivery(session, [m.message_id for m in messages if m.direction == "out" and m.message_id])
+    for item in view["messages"]:
+        if item["direction"] == "out":
+            # what became of a mail tracer sent: sent, pending, uncertain, failed, cancelled
+            # (None: sent by an agent from a mail client, found in the Sent folder)
+            item["delivery"] = delivery.get(item["message_id"])
     events = session.execute(select(Event).where(Event.request_id == request.id).order_by(Event.at, Event.id)).scalars()
     view["events"] = [
         {"at": clock.iso_local(e.at, tz), "effective_at": clock.iso_local(effective_at(e, request), tz), "kind": e.kind,
@@ -766,6 +772,13 @@ def _reading(m: Message) -> dict:
         return sum(1 for line in text.splitlines() if line.strip())
 
     return {"text": own, "quoted_lines": max(written(body) - written(own), 0)}
+
+
+def _delivery(session: Session, message_ids: list[str]) -> dict[str, str]:
+    if not message_ids:
+        return {}
+    rows = session.execute(select(Outbox.message_id, Outbox.status).where(Outbox.message_id.in_(message_ids)))
+    return {mid: ("uncertain" if status == "sending" else status) for mid, status in rows}
 
 
 def _local_instants(data: dict, tz) -> dict:

@@ -268,12 +268,19 @@ def normalise_message_id(value: str) -> str:
     return value
 
 
-def link(session: Session, rt, reference: str, message_id: str, by: str, now: datetime) -> Request:
+def link(session: Session, rt, reference: str, message_id: str, by: str, now: datetime,
+         services: list[str] | None = None) -> Request:
+    """Link a sent message to a request by hand; with ``services`` (a user's scope) both
+    the request and the message's mailbox must belong to these services."""
     if not by or not by.strip():
         raise UserError("--by : le nom de l'agent est obligatoire")
-    request = register.get_request(session, reference)
+    request = register.get_request(session, reference, services)
     mid = normalise_message_id(message_id)
     message = session.execute(select(Message).where(Message.message_id == mid, Message.direction == "out")).scalars().first()
+    if message is not None and services is not None:
+        box = rt.box(message.mailbox)
+        if box is None or box.service not in services:
+            message = None
     if message is None:
         raise NotFound(f"aucun message envoyé avec l'identifiant {mid}")
     if message.request_id == request.id:
@@ -286,8 +293,12 @@ def link(session: Session, rt, reference: str, message_id: str, by: str, now: da
     return request
 
 
-def unlinked(session: Session, rt) -> list[dict]:
-    rows = session.execute(
-        select(Message).where(Message.direction == "out", Message.request_id.is_(None)).order_by(Message.received_at, Message.id)
-    ).scalars().all()
+def unlinked(session: Session, rt, services: list[str] | None = None) -> list[dict]:
+    """Sent messages linked to no request; with ``services`` (a user's scope), those of
+    the mailboxes of these services only."""
+    query = select(Message).where(Message.direction == "out", Message.request_id.is_(None))
+    if services is not None:
+        boxes = [b.name for b in rt.cfg.mailboxes if b.service in services]
+        query = query.where(Message.mailbox.in_(boxes) if boxes else Message.id.is_(None))
+    rows = session.execute(query.order_by(Message.received_at, Message.id)).scalars().all()
     return [register.message_view(m, rt.cfg.tz) | {"body": None} for m in rows]

@@ -80,11 +80,13 @@ def round2(numerator: float, denominator: float) -> float | None:
 
 
 def compute(session: Session, rt, date_from: date, date_to: date, as_of: datetime, by: list[str] | tuple = (),
-            categories: tuple[str, ...] | None = None) -> dict:
+            categories: tuple[str, ...] | None = None, services: list[str] | None = None) -> dict:
     """The indicators of ``[date_from, date_to)`` as of ``as_of``, grouped by ``by``; ``categories``
-    narrows the perimeter (a topics table holds complaints and suggestions only, its total their sum)."""
+    narrows the perimeter (a topics table holds complaints and suggestions only, its total their sum);
+    ``services`` (a signed-in user's scope) counts the requests of these services only."""
     by = _checked(by)
-    return _result(rt, date_from, date_to, as_of, by, _raw(session, rt, date_from, date_to, as_of, by, categories))
+    return _result(rt, date_from, date_to, as_of, by,
+                   _raw(session, rt, date_from, date_to, as_of, by, categories, services))
 
 
 def compute_many(session: Session, rt, date_from: date, date_to: date, as_of: datetime, groupings: list,
@@ -126,7 +128,7 @@ def _checked(by) -> list[str]:
 
 
 def _raw(session: Session, rt, date_from: date, date_to: date, as_of: datetime, by: list[str],
-         categories: tuple[str, ...] | None = None) -> list:
+         categories: tuple[str, ...] | None = None, services: list[str] | None = None) -> list:
     """One row per group: the keys of ``by``, then the seven raw sums."""
     tz = rt.cfg.tz
     start, end = clock.start_of_day(date_from, tz), clock.start_of_day(date_to, tz)
@@ -154,6 +156,8 @@ def _raw(session: Session, rt, date_from: date, date_to: date, as_of: datetime, 
     )
     if categories is not None:
         query = query.where(Request.category.in_(categories))
+    if services is not None:
+        query = query.where(Request.service.in_(list(services)) if services else Request.id.is_(None))
     if keys:
         query = query.group_by(*[columns[k] for k in by])
     return session.execute(query).all()

@@ -18,6 +18,9 @@ ROUTERS = [
     "tracer.web.pages.auth",       # /connexion, /deconnexion
     "tracer.web.pages.oidc",       # /connexion/oidc[/retour]: single sign-on ([web.oidc])
     "tracer.web.pages.requests",   # /demandes, /demandes/{REF}
+    "tracer.web.pages.actions",    # POST /demandes/{REF}/reclasser, transferer, attribuer, reponse-hors-courriel, lier
+    "tracer.web.pages.reply",      # /demandes/{REF}/repondre
+    "tracer.web.pages.letters",    # /courriers/nouveau, /reponses-non-rattachees
     "tracer.web.pages.referent",   # /indicateurs, /controle, /journal, /etat
     "tracer.web.pages.accounts",   # /comptes
     "tracer.web.api",              # /api/v1/…

@@ -52,6 +52,8 @@ env.filters["combine"] = _combine
 # Navigation: (path, label, who sees it). Pages of other issues add their line here.
 NAV = [
     ("/demandes", "Demandes", lambda u: u.scope.reads_requests),
+    ("/courriers/nouveau", "Enregistrer un courrier", lambda u: u.may("register_paper")),
+    ("/reponses-non-rattachees", "Réponses non rattachées", lambda u: u.may("link")),
     ("/indicateurs", "Indicateurs", lambda u: u.role in ("referent", "auditeur")),
     ("/controle", "Contrôle trimestriel", lambda u: u.role in ("referent", "auditeur")),
     ("/journal", "Journal", lambda u: u.role in ("referent", "auditeur")),

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from tracer.core import clock
+from tracer.register import accounts, threads
 from tracer.register import requests as reg
-from tracer.rules.vocabulary import CATEGORIES
+from tracer.rules.vocabulary import CATEGORIES, topic_ids
 from tracer.web import views
 from tracer.web.deps import ReaderUser, ReadSession, RuntimeDep
 from tracer.web.rendering import render, service_label
@@ -95,5 +96,13 @@ def request_page(reference: str, request: Request, session: ReadSession, rt: Run
     now = clock.now()
     view = reg.show_case(session, rt, reference, now, services=user.services)  # NotFound (404) outside the scope
     view["badge"] = views.deadline_badge(view, rt.calendar, now)
-    return render(request, "demande.html", case=view,
-                  breadcrumb=[("Demandes", "/demandes"), (view["reference"], None)])
+    context = {}
+    if user.scope.acts:
+        context = dict(
+            assignable=accounts.assignable(session, view["service"]), categories=CATEGORIES, topics=topic_ids(),
+            all_services=rt.cfg.service_names(), answer_channels=reg.ANSWER_CHANNELS,
+            unlinked=threads.unlinked(session, rt, services=user.services) if user.may("link") else [],
+            now_local=clock.local(now, rt.cfg.tz).strftime("%Y-%m-%dT%H:%M"),
+        )
+    return render(request, "demande.html", case=view, breadcrumb=[("Demandes", "/demandes"), (view["reference"], None)],
+                  **context)
