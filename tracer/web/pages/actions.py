@@ -86,7 +86,7 @@ def assign(reference: str, session: WriteSession, rt: RuntimeDep,
 @router.post("/demandes/{reference}/reponse-hors-courriel")
 def answer_outside(reference: str, session: WriteSession, rt: RuntimeDep,
                    user: Annotated[User, Depends(require("answer"))], canal: str = Form(...),
-                   date: str = Form(...), note: str = Form("")):
+                   date: str = Form(""), note: str = Form("")):
     found = reg.get_request(session, reference, user.services)
     try:
         at = french.parse_instant(date, rt.cfg.tz)
