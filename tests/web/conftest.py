@@ -6,7 +6,7 @@
   services, seeded requests (e-mail and paper, in both services) and one
   account per role (password ``PASSWORD``); an ``smtp_server`` sink when the
   test asks for it (``web_server.smtp``);
-- ``browser`` (session) and ``page`` (a fresh context per test): playwright's
+- ``browser`` and ``page`` (a fresh Chromium per test): playwright's
   sync API driving Debian's Chromium (``/usr/bin/chromium``), no download;
 - ``WebClient``: an httpx client that signs in through the real form.
 """
@@ -192,8 +192,11 @@ def web_server(request, tmp_path, web_db):
     engine.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser():
+    # One per test, not per session: playwright's sync API keeps an asyncio loop
+    # running in the main thread while it is open, and every later asyncio.run()
+    # of the process (the outbox's SMTP sessions) would fail.
     if not Path(CHROMIUM).exists():
         reason = f"Chromium absent ({CHROMIUM}, paquet chromium)"
         if os.environ.get("TRACER_REQUIRE_SERVICES") == "1":
