@@ -79,6 +79,7 @@ class Reponse(BaseModel):
     values: dict[str, str] = {}
     text: str | None = None  # the edited text, instead of the rendered one
     idempotency_key: str | None = None  # the same key twice sends one mail
+    force: bool = False  # a template made for another category
 
 
 class ReponseHorsCourriel(BaseModel):
@@ -133,7 +134,7 @@ def api_reply(reference: str, body: Reponse, request: Request, rt: RuntimeDep,
         found = reg.get_request(session, reference, user.services).reference
     message_id = reply.idempotent_message_id(body.idempotency_key, rt, found) if body.idempotency_key else None
     result = reply.send_reply(engine, rt, found, body.template, user.login, dict(body.values), clock.now(),
-                              text=body.text, message_id=message_id, services=user.services)
+                              text=body.text, message_id=message_id, force=body.force, services=user.services)
     return as_json(result, status_code=200 if result.get("already") else 201)
 
 

@@ -33,11 +33,13 @@ def templates_for(rt, category: str | None) -> list:
     return sorted(items, key=lambda t: (category not in t.categories, t.title.lower()))
 
 
-def _draft(rt, engine, user, reference: str, template: str | None, values: dict, text: str | None) -> dict:
+def _draft(rt, engine, user, reference: str, template: str | None, values: dict, text: str | None,
+           force: bool = False) -> dict:
     """The form's state: the fields of the template, the text and its preview (or the French error)."""
     from tracer.outgoing import reply, templates
 
-    draft = {"template": template, "values": values, "fields": [], "text": text or "", "preview": None, "error": None}
+    draft = {"template": template, "values": values, "fields": [], "text": text or "", "preview": None, "error": None,
+             "force": force}
     if not template:
         return draft
     try:
@@ -45,33 +47,41 @@ def _draft(rt, engine, user, reference: str, template: str | None, values: dict,
         now = clock.now()
         if text is None:  # a template or a value changed: its text, as rendered
             rendered = reply.send_reply(engine, rt, reference, template, user.login, values, now, preview=True,
-                                        services=user.services)
+                                        force=force, services=user.services)
             draft["text"] = rendered["preview"].split("\n\n", 1)[1]
         draft["preview"] = reply.send_reply(engine, rt, reference, template, user.login, values, now, preview=True,
-                                            text=draft["text"], services=user.services)["preview"]
+                                            force=force, text=draft["text"], services=user.services)["preview"]
     except NotFound as exc:
         if "demande" in str(exc):
             raise
         draft["error"] = str(exc)
     except UserError as exc:
-        draft["error"] = str(exc)[:1].upper() + str(exc)[1:].replace("fournissez-la avec --set", "remplissez le champ")
+        draft["error"] = _french(exc)
     return draft
 
 
-async def _form(request: Request) -> tuple[str | None, dict, str | None, str]:
+def _french(exc: Exception) -> str:
+    """A service message in the words of this form (no command-line option in a page)."""
+    text = str(exc).replace("fournissez-la avec --set", "remplissez le champ")
+    text = text.replace("(tracer templates), ", "").replace("ou ajoutez --force", "ou cochez « Utiliser ce modèle malgré la catégorie »")
+    return text[:1].upper() + text[1:]
+
+
+async def _form(request: Request) -> tuple[str | None, dict, str | None, str, bool]:
     form = await request.form()
     values = {k[len(VALUE_PREFIX):]: v for k, v in form.items() if k.startswith(VALUE_PREFIX) and isinstance(v, str)}
     text = form.get("texte")
-    return form.get("modele") or None, values, text if isinstance(text, str) else None, str(form.get("cle") or "")
+    return (form.get("modele") or None, values, text if isinstance(text, str) else None, str(form.get("cle") or ""),
+            bool(form.get("forcer")))
 
 
 @router.get("/demandes/{reference}/repondre")
 def reply_page(reference: str, request: Request, session: ReadSession, rt: RuntimeDep, user: Answerer,
-               modele: str | None = None):
+               modele: str | None = None, forcer: str | None = None):
     case = reg.show_case(session, rt, reference, clock.now(), services=user.services)
     items = templates_for(rt, case["category"])
     template = modele if modele in {t.name for t in items} else None
-    draft = _draft(rt, request.app.state.engine, user, case["reference"], template, {}, None)
+    draft = _draft(rt, request.app.state.engine, user, case["reference"], template, {}, None, bool(forcer))
     return render(request, "repondre.html", case=case, templates=items, draft=draft, cle=secrets.token_urlsafe(24),
                   breadcrumb=[("Demandes", "/demandes"), (case["reference"], f"/demandes/{case['reference']}"),
                               ("Répondre", None)])
@@ -83,9 +93,9 @@ async def reply_preview(reference: str, request: Request, rt: RuntimeDep, user: 
     ``etape=texte`` (the agent edits it) previews the text as typed."""
     from starlette.concurrency import run_in_threadpool
 
-    template, values, text, _key = await _form(request)
+    template, values, text, _key, force = await _form(request)
     draft = await run_in_threadpool(_draft, rt, request.app.state.engine, user, reference, template, values,
-                                    text if etape == "texte" else None)
+                                    text if etape == "texte" else None, force)
     return render(request, "repondre_redaction.html" if etape == "modele" else "repondre_apercu.html",
                   draft=draft, reference=reference)
 
@@ -94,10 +104,12 @@ async def reply_preview(reference: str, request: Request, rt: RuntimeDep, user: 
 async def reply_send(reference: str, request: Request, rt: RuntimeDep, user: Answerer):
     from starlette.concurrency import run_in_threadpool
 
-    template, values, text, key = await _form(request)
-    result = await run_in_threadpool(_send, rt, request.app.state.engine, user, reference, template, values, text, key)
+    template, values, text, key, force = await _form(request)
+    result = await run_in_threadpool(_send, rt, request.app.state.engine, user, reference, template, values, text, key,
+                                     force)
     if isinstance(result, str):  # refused: the form again, with the reason
-        draft = await run_in_threadpool(_draft, rt, request.app.state.engine, user, reference, template, values, text)
+        draft = await run_in_threadpool(_draft, rt, request.app.state.engine, user, reference, template, values, text,
+                                        force)
         draft["error"] = result
         with db.read_scope(request.app.state.engine) as session:
             case = reg.show_case(session, rt, reference, clock.now(), services=user.services)
@@ -108,7 +120,8 @@ async def reply_send(reference: str, request: Request, rt: RuntimeDep, user: Ans
     return redirect(f"/demandes/{result['reference']}", sent_notice(result))
 
 
-def _send(rt, engine, user, reference: str, template: str | None, values: dict, text: str | None, key: str):
+def _send(rt, engine, user, reference: str, template: str | None, values: dict, text: str | None, key: str,
+          force: bool = False):
     from tracer.outgoing import reply
 
     if not template:
@@ -116,13 +129,13 @@ def _send(rt, engine, user, reference: str, template: str | None, values: dict, 
     try:
         message_id = reply.idempotent_message_id(key, rt, reference)
         return reply.send_reply(engine, rt, reference, template, user.login, values, clock.now(), text=text,
-                                message_id=message_id, services=user.services)
+                                message_id=message_id, force=force, services=user.services)
     except NotFound as exc:
         if "demande" in str(exc):
             raise
         return str(exc)
     except UserError as exc:
-        return str(exc)[:1].upper() + str(exc)[1:]
+        return _french(exc)
 
 
 def sent_notice(result: dict) -> str:
