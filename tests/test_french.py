@@ -389,3 +389,24 @@ def test_daemon_log_lines_carry_paris_time_with_its_offset_and_french_levels():
     assert TextFormatter().format(record) == "2026-12-02 20:16:39+01:00 avertissement tracer.outbox : envoi 3 en attente"
     record.created = datetime.fromisoformat("2026-07-02T18:16:39+00:00").timestamp()
     assert TextFormatter().format(record).startswith("2026-07-02 20:16:39+02:00 ")  # summer time, said so
+
+
+def test_libreoffice_opens_the_xlsx_and_prints_it(tmp_path):
+    import shutil
+
+    import pytest
+
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        pytest.skip("LibreOffice absent (apt-get install libreoffice-calc-nogui)")
+    config = setup(tmp_path)
+    book = tmp_path / "transparence.xlsx"
+    assert run(config, "stats", "--transparence", "2026-Q3", "--format", "xlsx", "--output", str(book)).returncode == 0
+    converted = subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/profil",
+                                "--convert-to", "csv:Text - txt - csv (StarCalc):59,34,76,1,,0,false,true,true",
+                                "--outdir", str(tmp_path / "out"), str(book)],
+                               capture_output=True, text=True, timeout=300)
+    assert converted.returncode == 0, converted.stderr
+    shown = (tmp_path / "out" / "transparence.csv").read_text(encoding="utf-8")  # as LibreOffice shows the cells
+    assert "Indicateurs du 1er juillet au 30 septembre 2026" in shown
+    assert re.search(r"Total;+3;1;1;2;0;33[.,]33 %;", shown), shown  # the rate shown as a percentage
