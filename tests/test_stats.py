@@ -186,3 +186,30 @@ def test_topics_breakdown_has_its_chart(engine, rt, quarter, tmp_path):
     rows = list(book["Thèmes"].values)
     assert rows[0] == ("Thème", "Réclamations", "Suggestions") and sum(r[1] for r in rows[1:]) == 1
     assert book["Thèmes"]._charts
+
+
+def test_by_service_and_month_each_group_sums_to_the_total_and_reads_one_index_without_sorting(sqlite_url, rt):
+    """--by service month over a period: every group as compute gives it per
+    month alone, and on SQLite the query reads the (month, service) covering
+    index in group order (no temporary B-tree, never the table)."""
+    from sqlalchemy import event
+
+    from tracer.store import db
+
+    engine = db.open_engine(sqlite_url)
+    for i, when in enumerate(["2026-07-01T00:00:30+02:00", "2026-07-31T23:59:00+02:00", "2026-08-01T00:00:10+02:00",
+                              "2026-09-30T23:59:59+02:00", "2026-06-30T23:59:59+02:00", "2026-10-01T00:00:00+02:00"]):
+        put(engine, rt, make_mail(message_id=f"<M{i}@x>", body="Quels documents pour un passeport ?"), when)
+    put(engine, rt, reply_to("<M0@x>"), "2026-07-03T10:00:30+02:00", role="sent")
+    statements = []
+    event.listen(engine, "before_cursor_execute", lambda conn, cur, sql, params, *_: statements.append((sql, params)))
+    by_month = compute(engine, rt, "2026-11-01T00:00:00+01:00", ["service", "month"])
+    sql, params = next(s for s in statements if "count(" in s[0])
+    assert [g["key"]["month"] for g in by_month["groups"]] == ["2026-07", "2026-08", "2026-09"]
+    assert [g["received"] for g in by_month["groups"]] == [2, 1, 1] and by_month["total"]["received"] == 4
+    assert by_month["groups"][0]["answered"] == 1 and by_month["groups"][0]["on_time"] == 1
+    assert by_month["total"] == compute(engine, rt, "2026-11-01T00:00:00+01:00")["total"]
+    with engine.connect() as conn:
+        plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, tuple(params)))
+    assert "COVERING INDEX ix_request_month_service" in plan and "TEMP B-TREE" not in plan, plan
+    engine.dispose()

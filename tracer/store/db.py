@@ -17,7 +17,7 @@ from tracer.core import paths
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The newest migration. Checked against Alembic by tests/test_db.py; lets a
 # command with an up-to-date schema start without importing Alembic.
-SCHEMA_HEAD = "0005"
+SCHEMA_HEAD = "0006"
 
 
 class DatabaseError(Exception):

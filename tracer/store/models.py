@@ -147,6 +147,12 @@ class Request(SQLModel, table=True):
         # service is a range of it; a référent's counts scan it, not the table (bench/web.py).
         Index("ix_request_register", "service", "answered_at", "deadline", "category", "assignee", "received_at",
               "reference"),
+        # --by service month (and any grouping by month): read in group order over the period's months, no sort
+        Index(
+            "ix_request_month_service",
+            "received_month", "service", "received_at", "category", "answered_at", "deadline", "delay_seconds",
+            "delay_working_seconds",
+        ),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     reference: str = Field(max_length=80, sa_column_kwargs={"unique": True})
