@@ -79,7 +79,9 @@ def test_the_sign_in_page_and_its_error_have_no_a_or_aa_violation(axe_page):
 def test_every_page_a_role_reaches_has_no_a_or_aa_violation(axe_page, web_server, login):
     sign_in(axe_page, login)
     axe_page.wait_for_load_state("networkidle")
-    start = ["/", f"/demandes/{web_server.refs['qualite_mail']}", f"/demandes/{web_server.refs['qualite_paper']}"]
+    ref = web_server.refs["qualite_mail"]
+    start = ["/", f"/demandes/{ref}", f"/demandes/{web_server.refs['qualite_paper']}",
+             f"/demandes/{ref}/repondre?modele=titre_sejour_renouvellement"]  # a template chosen, its preview shown
     pages = crawl(axe_page, web_server.url, start)
     assert len(pages) >= (1 if login == "admin" else 3), pages.keys()
     bad = {path: v for path, v in pages.items() if v}
