@@ -163,3 +163,31 @@ def run(data_dir: str | None, now: datetime) -> dict:
         "xlsx": str(xlsx),
     }
 
+
+
+DEMO_ACCOUNTS = [("agent.demo", "agent", "Agent de démonstration"),
+                 ("referent.demo", "referent", "Référent de démonstration")]
+
+
+def add_web_accounts(cfg, now: datetime) -> list[tuple[str, str, str]]:
+    """The demo's web accounts (an agent of every demo service, a référent), each with a
+    new random password: ``[(login, role in French, password)]``."""
+    import secrets
+
+    from tracer.register import accounts
+
+    engine = db.open_engine(cfg.database_url)
+    made = []
+    try:
+        with db.session_scope(engine) as session:
+            known = {a.login for a in accounts.list_accounts(session)}
+            for login, role, name in DEMO_ACCOUNTS:
+                if login in known:
+                    continue
+                password = secrets.token_urlsafe(9)
+                accounts.add_account(session, login, role, now, password=password, name=name,
+                                     services=cfg.service_names() if role == "agent" else [])
+                made.append((login, accounts.ROLE_FR[role], password))
+    finally:
+        engine.dispose()
+    return made

@@ -15,7 +15,7 @@ AXE = NODE_DIR / "node_modules" / "axe-core" / "axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 REFERENCE = re.compile(r"[A-Z0-9]+-\d{4}-\d+")
 MAX_PAGES = 40
-DOWNLOADS = (".csv", ".xlsx", ".eml")  # files, not pages
+DOWNLOADS = (".csv", ".xlsx", ".eml", "/pieces/")  # files, not pages (attachments: /demandes/REF/messages/N/pieces/K)
 
 
 def axe_violations(page) -> list[str]:

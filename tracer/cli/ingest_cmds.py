@@ -35,6 +35,9 @@ def register(sub) -> None:
     p = sub.add_parser("demo", help="démonstration sur un échantillon de courriels fictifs")
     p.add_argument("--data-dir", help="dossier de la base de démonstration (défaut : dossier temporaire)")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--web", action="store_true",
+                   help="ouvre ensuite la démonstration dans l'interface web, avec des comptes de démonstration")
+    p.add_argument("--port", type=int, default=8000, metavar="PORT", help="port de l'interface web (défaut : 8000)")
     p.set_defaults(handler=cmd_demo)
 
 
@@ -210,4 +213,13 @@ def cmd_demo(args, ctx) -> int:
         command(line)
     where = "dossier temporaire" if result["temporary"] else "dossier"
     out.print(f"Tout est conservé dans le {where} {result['folder']} (à supprimer quand vous n'en avez plus besoin).")
+    if args.web:
+        from tracer.cli.web_cmds import serve
+
+        made = demo.add_web_accounts(cfg, clock.now())
+        out.print("")
+        out.print(f"Interface web de la démonstration : http://127.0.0.1:{args.port}/ — comptes de démonstration :")
+        for login, role, password in made:
+            command(f"identifiant {login} ({role}), mot de passe {password}")
+        serve(cfg, "127.0.0.1", args.port, ctx.err)
     return 0

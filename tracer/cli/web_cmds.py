@@ -160,3 +160,16 @@ def cmd_user_password(args, ctx) -> int:
     ctx.console.print(f"Nouveau mot de passe de {args.login.strip()} (affiché une seule fois) :")
     ctx.console.print(password, markup=False)
     return 0
+
+
+def serve(cfg, host: str, port: int, err) -> None:
+    """Serve the web interface of ``cfg`` in this process until Ctrl-C (``tracer demo --web``)."""
+    import uvicorn
+
+    from tracer.web.app import create_app
+
+    if not 0 < port < 65536:
+        fail(f"--port : port entre 1 et 65535 attendu, reçu {port}")
+    app = create_app(cfg)
+    err.print(f"tracer web : http://{host}:{port}/ (arrêt : Ctrl-C)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")

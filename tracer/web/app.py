@@ -20,6 +20,7 @@ ROUTERS = [
     "tracer.web.pages.requests",   # /demandes, /demandes/{REF}
     "tracer.web.pages.actions",    # POST /demandes/{REF}/reclasser, transferer, attribuer, reponse-hors-courriel, lier
     "tracer.web.pages.reply",      # /demandes/{REF}/repondre
+    "tracer.web.pages.messages",   # /demandes/{REF}/messages/{N}[/pieces/{K}]: HTML sanitised, attachments
     "tracer.web.pages.letters",    # /courriers/nouveau, /reponses-non-rattachees
     "tracer.web.pages.referent",   # /indicateurs, /controle, /journal, /etat
     "tracer.web.pages.accounts",   # /comptes
