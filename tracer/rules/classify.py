@@ -214,14 +214,57 @@ def _keywords(words: Any, where: str, problems: list[str], label: str) -> Matche
     for word in words:
         word = normalise(word.strip())
         tokens = re.split(r"([ \-'*])", word)
-        piece = "".join(
-            {" ": r"[\s\-']+", "-": r"[\s\-]?", "'": r"['\s]?", "*": r"\w*"}.get(t, re.escape(t)) for t in tokens
-        )
-        parts.append(piece)
+        atoms = []
+        for t in tokens:
+            separator = _SEPARATORS.get(t)
+            if separator is not None:
+                atoms.append((False, separator))
+            else:
+                atoms.extend((True, re.escape(c)) for c in t)  # one literal character each
+        parts.append(atoms)
         if first_words is not None:
             needed = _needed_words(tokens)
             first_words = None if needed is None else first_words | needed
-    return Matcher(re.compile(r"(?<![\w])(?:" + "|".join(parts) + r")(?![\w])"), first_words)
+    return Matcher(re.compile(r"(?<![\w])(?:" + _factored(parts) + r")(?![\w])"), first_words)
+
+
+_SEPARATORS = {" ": r"[\s\-']+", "-": r"[\s\-]?", "'": r"['\s]?", "*": r"\w*"}
+
+
+def _factored(alternatives: list[list[tuple[bool, str]]]) -> str:
+    """An alternation of keywords (each a list of atoms: (is one literal character, its regex)) with
+    their common literal prefixes factored out, matching exactly what the plain alternation matches.
+
+    « reclamation|reclamations|rendez-vous » becomes « re(?:clamation(?:|s)|ndez[\s\-]?vous) »: the
+    engine, trying each position of the text, then tests a few first letters instead of every keyword
+    in turn. The same text matches at the same place with the same keyword: alternatives are only
+    grouped on a literal character (one way to match it), and one moves ahead of another only when
+    their first characters differ (they cannot both match at the same place), so the first keyword
+    that matches at a position, in the list's order, is still the one that matches."""
+    groups: list[tuple[str | None, list]] = []  # (the literal first character, or None: kept alone, items)
+    for atoms in alternatives:
+        key = atoms[0][1] if atoms and atoms[0][0] else None
+        target = None
+        if key is not None:
+            for index in range(len(groups) - 1, -1, -1):
+                other = groups[index][0]
+                if other == key:
+                    target = index
+                    break
+                if other is None:  # an item that may match anywhere: nothing moves ahead of it
+                    break
+        if target is None:
+            groups.append((key, [atoms]))
+        else:
+            groups[target][1].append(atoms)
+    out = []
+    for key, items in groups:
+        if key is None or len(items) == 1:
+            out.extend("".join(regex for _literal, regex in atoms) for atoms in items)
+        else:
+            rest = _factored([atoms[1:] for atoms in items])
+            out.append(key + (f"(?:{rest})" if "|" in rest else rest))
+    return "|".join(out)
 
 
 _WORD_ONLY = re.compile(r"\w+")
