@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from tracer.core.text import decode_header_value
-from tracer.rules.literals import required_literals
+from tracer.rules.literals import INDEX, required_literals
 from tracer.rules.scorer import features
 from tracer.rules.vocabulary import CATEGORIES, DEFAULT_TOPIC, TOPIC_CATEGORIES, is_topic, topic_ids, topic_label
 from tracer.rules.errors import RulesError
@@ -124,6 +124,14 @@ class Facts:
     report_type: str
     has_attachment: bool
     words: frozenset = frozenset()  # every word of the text (subject and body), cut once per message
+    found: dict = field(default_factory=dict)  # field name -> the indexed literals it holds (literals_in)
+
+    def literals_in(self, field_name: str) -> set[int]:
+        """The rules' literals that occur in this field (subject, body or text), found at first use."""
+        found = self.found.get(field_name)
+        if found is None:
+            found = self.found[field_name] = INDEX.present(getattr(self, field_name))
+        return found
 
     @classmethod
     def of(cls, msg, mailbox_name: str | None, mailbox_address: str | None) -> "Facts":
@@ -170,24 +178,33 @@ class Matcher:
     match, which one set operation on the message's words (Facts.words, cut
     once) tells, where a long alternation would be tried at every position."""
 
-    __slots__ = ("pattern", "literals", "first_words")
+    __slots__ = ("pattern", "literals", "first_words", "literal_ids")
 
     def __init__(self, pattern: re.Pattern, first_words: frozenset | None = None):
         self.pattern = pattern
         self.literals = required_literals(pattern.pattern)
         self.first_words = first_words
+        self.literal_ids = INDEX.ids(self.literals) if self.literals else None
 
     def search_facts(self, facts: "Facts", field_name: str):
+        """``search`` on a field of the message; its literals are looked up among those the field
+        holds (found once per field and message, tracer.rules.literals.LiteralIndex)."""
         first = self.first_words
         if first is not None and first.isdisjoint(facts.words):
             return None
-        return self.search(getattr(facts, field_name))
+        ids = self.literal_ids
+        if ids is not None and ids.isdisjoint(facts.literals_in(field_name)):
+            return None
+        return self.pattern.search(getattr(facts, field_name))
 
     def findall_facts(self, facts: "Facts", field_name: str) -> list:
         first = self.first_words
         if first is not None and first.isdisjoint(facts.words):
             return []
-        return self.findall(getattr(facts, field_name))
+        ids = self.literal_ids
+        if ids is not None and ids.isdisjoint(facts.literals_in(field_name)):
+            return []
+        return self.pattern.findall(getattr(facts, field_name))
 
     def _possible(self, text: str) -> bool:
         # map over the bound ``__contains__``: the loop stays in C (a generator cost more than the searches)
@@ -421,7 +438,7 @@ def compile_condition(node: Any, problems: list[str], label: str, collect: list 
         elif key in ("subject_regex", "body_regex", "text_regex"):
             pattern, field_name = _regex(value, key, problems, label), key.split("_")[0]
             cost = SUBJECT if field_name == "subject" else REGEX
-            checks.append(_costed(lambda f, p=pattern, n=field_name: _search(p, getattr(f, n), n), cost))
+            checks.append(_costed(lambda f, p=pattern, n=field_name: _search_facts(p, f, n), cost))
         elif key == "sender_regex":
             pattern = _regex(value, key, problems, label)
             checks.append(_costed(lambda f, p=pattern: _search(p, f.sender, "expéditeur"), CHEAP))

@@ -81,3 +81,48 @@ def _item(op, av) -> frozenset[str] | None:
             return None
         return frozenset().union(*alternatives)
     return None  # classes, any, anchors, assertions, back-references: nothing required
+
+
+class LiteralIndex:
+    """Every required literal of the loaded rules, found in a text in one pass (Aho-Corasick).
+
+    Checking a dozen literals with ``in`` scans the text a dozen times, for each
+    expression of each rule tried: on a message that none of them is in (the
+    common case for a rule that does not apply), that costs more than the
+    search it spares. One pass of the automaton over the text gives the numbers
+    of all the literals it holds; an expression whose literals are all absent
+    is not run (``Matcher.search_facts``). The answer is the same as ``in``'s.
+    """
+
+    def __init__(self) -> None:
+        self._ids: dict[str, int] = {}
+        self._automaton = None  # rebuilt when literals were added since
+
+    def ids(self, literals: tuple[str, ...]) -> frozenset[int]:
+        """The numbers of these literals, added to the index if new."""
+        out = set()
+        for literal in literals:
+            number = self._ids.get(literal)
+            if number is None:
+                number = self._ids[literal] = len(self._ids)
+                self._automaton = None
+            out.add(number)
+        return frozenset(out)
+
+    def present(self, text: str) -> set[int]:
+        """The numbers of the indexed literals that occur in ``text``."""
+        automaton = self._automaton
+        if automaton is None:
+            import ahocorasick
+
+            automaton = ahocorasick.Automaton()
+            for literal, number in list(self._ids.items()):
+                automaton.add_word(literal, number)
+            automaton.make_automaton()
+            self._automaton = automaton  # replaced whole: a thread reading the old one is not disturbed
+        if not text:
+            return set()
+        return {number for _end, number in automaton.iter(text)}
+
+
+INDEX = LiteralIndex()
