@@ -86,3 +86,63 @@ def test_shipped_rules_decide_the_same_with_and_without_the_filter(monkeypatch):
                 text = getattr(f, name)
                 assert bool(matcher.search_facts(f, name)) == bool(matcher.pattern.search(text)), matcher.pattern.pattern[:80]
                 assert len(matcher.findall_facts(f, name)) == len(matcher.pattern.findall(text))
+
+
+KEYWORD = st.lists(st.sampled_from(["re", "clam", "ation", "s", " ", "-", "'", "*", "é", "a"]), min_size=1, max_size=5).map("".join)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(words=st.lists(KEYWORD.filter(str.strip), min_size=1, max_size=8),
+       text=st.text(alphabet="reclamations -'éa\n", max_size=50))
+def test_factored_keywords_match_what_the_plain_alternation_matches(words, text):
+    """Same matches, same places, same keyword: the reason of a rule (« le texte contient « … » ») and
+    a topic rule's count do not change."""
+    factored = classify._keywords(words, "text_keywords", [], "x").pattern
+    pieces = []
+    for word in words:
+        tokens = re.split(r"([ \-'*])", classify.normalise(word.strip()))
+        pieces.append("".join({" ": r"[\s\-']+", "-": r"[\s\-]?", "'": r"['\s]?", "*": r"\w*"}.get(t, re.escape(t)) for t in tokens))
+    plain = re.compile(r"(?<![\w])(?:" + "|".join(pieces) + r")(?![\w])")
+    text = classify.normalise(text)
+    assert [m.span() for m in factored.finditer(text)] == [m.span() for m in plain.finditer(text)]
+
+
+def test_a_keyword_list_is_factored_on_its_first_letters():
+    pattern = classify._keywords(["reclamation", "reclamations", "rendez-vous", "honte"], "k", [], "x").pattern.pattern
+    assert pattern == r"(?<![\w])(?:re(?:clamation(?:|s)|ndez[\s\-]?vous)|honte)(?![\w])"
+
+
+def test_the_literal_index_finds_what_in_finds():
+    from tracer.rules.literals import LiteralIndex
+
+    index = LiteralIndex()
+    literals = ("personne ", "e meme", "fois", "la meme", "vous")
+    ids = dict(zip(literals, (min(index.ids((lit,))) for lit in literals)))
+    for text in ("", "la meme personne ", "deux fois vous", "personne", "les memes"):
+        assert index.present(text) == {ids[lit] for lit in literals if lit in text}, text
+    ids["nouveau"] = min(index.ids(("nouveau",)))  # added after a search: the automaton is rebuilt
+    assert index.present("a nouveau") == {ids["nouveau"]}
+
+
+def test_shipped_rules_decide_the_same_through_the_literal_index():
+    """Each expression's search on a message's field, through the index, is its plain search."""
+    matchers = []
+    real_init = classify.Matcher.__init__
+
+    def recording_init(self, pattern, first_words=None):
+        real_init(self, pattern, first_words)
+        matchers.append(self)
+
+    import pytest
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(classify.Matcher, "__init__", recording_init)
+        classify.load_rules(paths.default_rules_dir())
+    facts = [classify.Facts.of(parse(raw), "accueil", None) for *_, raw in messages()]
+    indexed = [m for m in matchers if m.literal_ids]
+    assert len(indexed) > 20
+    for matcher in indexed:
+        for f in facts:
+            for name in ("subject", "body", "text"):
+                found, plain = matcher.search_facts(f, name), matcher.pattern.search(getattr(f, name))
+                assert (found and found.span()) == (plain and plain.span()), matcher.pattern.pattern[:80]

@@ -249,7 +249,7 @@ _SEPARATORS = {" ": r"[\s\-']+", "-": r"[\s\-]?", "'": r"['\s]?", "*": r"\w*"}
 
 
 def _factored(alternatives: list[list[tuple[bool, str]]]) -> str:
-    """An alternation of keywords (each a list of atoms: (is one literal character, its regex)) with
+    r"""An alternation of keywords (each a list of atoms: (is one literal character, its regex)) with
     their common literal prefixes factored out, matching exactly what the plain alternation matches.
 
     « reclamation|reclamations|rendez-vous » becomes « re(?:clamation(?:|s)|ndez[\s\-]?vous) »: the
@@ -280,8 +280,29 @@ def _factored(alternatives: list[list[tuple[bool, str]]]) -> str:
             out.extend("".join(regex for _literal, regex in atoms) for atoms in items)
         else:
             rest = _factored([atoms[1:] for atoms in items])
-            out.append(key + (f"(?:{rest})" if "|" in rest else rest))
+            out.append(key + (f"(?:{rest})" if _is_alternation(rest) else rest))
     return "|".join(out)
+
+
+def _is_alternation(regex: str) -> bool:
+    """Whether a regex built by _factored has a « | » outside any group (an escaped one is a letter)."""
+    depth, i = 0, 0
+    while i < len(regex):
+        char = regex[i]
+        if char == "\\":
+            i += 2
+            continue
+        if char == "[":  # a class: up to its closing bracket
+            i = regex.index("]", i + 2 if regex[i + 1] == "]" else i + 1) + 1
+            continue
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            return True
+        i += 1
+    return False
 
 
 _WORD_ONLY = re.compile(r"\w+")
