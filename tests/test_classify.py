@@ -148,3 +148,16 @@ def test_scorer_cues_for_ones_own_file_news_and_documents_sent():
     general = cues("Horaires", "Quels sont les horaires d'ouverture de la préfecture ?")
     assert not {"c:mon_dossier", "c:suivi", "c:envoi_pieces", "c:hors_service"} & general
 
+
+
+def test_a_poll_classifies_without_the_trace_and_an_explanation_gets_it_back():
+    rules = load_rules(default_rules_dir())
+    raw = make_mail(subject="Réclamation", body="C'est inadmissible, aucune réponse depuis trois mois.")
+    full = rules._classify(parse(raw), "accueil", None)
+    message = parse(raw)
+    polled = rules.classify(message, "accueil", None, trace=False)
+    assert (polled.category, polled.topic, polled.rule_ids) == (full.category, full.topic, full.rule_ids)
+    assert polled.trace == [] and not polled.traced and full.trace
+    again = rules.classify(message, "accueil", None)  # `classify --explain` on the same message
+    assert again.traced and [(t.rule, t.hit, t.why) for t in again.trace] == [(t.rule, t.hit, t.why) for t in full.trace]
+    assert rules.explain(again) == rules.explain(full)

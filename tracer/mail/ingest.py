@@ -167,7 +167,7 @@ def _simple(session: Session, parsed) -> bool:
 def _record_fast(session: Session, rt, item: Incoming, parsed, dedup_key: str, digest: str, now: datetime) -> None:
 
     box = next((b for b in rt.cfg.mailboxes if b.name == item.mailbox), None)
-    decision = rt.rules.classify(parsed, mailbox_name=item.mailbox, mailbox_address=box.address if box else None)
+    decision = rt.rules.classify(parsed, mailbox_name=item.mailbox, mailbox_address=box.address if box else None, trace=False)
     service = box.service if box is not None else item.mailbox
     sender = parsed.reply_to or parsed.from_addr
     days = None

@@ -60,7 +60,7 @@ def prepare(raw: bytes, rules, mailbox_name: str | None, mailbox_address: str | 
     except Exception as exc:  # the parser's own bug must not stop a poll
         return Prepared(None, f"erreur d'analyse inattendue ({exc.__class__.__name__})", hashlib.sha256(raw).hexdigest(), compressed)
     if rules is not None:
-        rules.classify(parsed, mailbox_name=mailbox_name, mailbox_address=mailbox_address)
+        rules.classify(parsed, mailbox_name=mailbox_name, mailbox_address=mailbox_address, trace=False)
     return Prepared(parsed, None, parsed.sha256, compressed)
 
 
@@ -101,7 +101,7 @@ def _lighter(prepared: Prepared) -> Prepared:
     parsed = prepared.parsed
     if parsed is not None:
         for decision in parsed.__dict__.get("_decisions", {}).values():
-            decision.trace = []
+            decision.trace, decision.traced = [], False
             decision.features = decision.topic_features = None
         parsed.__dict__.pop("_decoded", None)
         parsed.body_html = None

@@ -244,7 +244,7 @@ def refresh_derived(rt, request: Request) -> None:
 def join_or_open(session: Session, rt, message: Message, parsed, now: datetime) -> Request:
     """An inbound message joins its thread's request, or opens a new one (DOMAIN.md:
     a follow-up before the answer joins; after it, opens a request linked to the first)."""
-    decision = rt.rules.classify(parsed, mailbox_name=message.mailbox, mailbox_address=rt.address_of(message.mailbox))
+    decision = rt.rules.classify(parsed, mailbox_name=message.mailbox, mailbox_address=rt.address_of(message.mailbox), trace=False)
     parent = _thread_request(session, message, parsed.subject)
     if parent is not None and (parent.answered_at is None or message.received_at < parent.answered_at):
         message.request_id = parent.id

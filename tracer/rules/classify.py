@@ -560,6 +560,7 @@ class Decision:
     trace: list[TraceLine] = field(default_factory=list)
     features: list[str] | None = None        # what the model weighed for the category, when it decided
     topic_features: list[str] | None = None  # …and for the topic
+    traced: bool = True                       # False: made without its trace (RuleSet.classify)
 
 
 class RuleSet:
@@ -584,15 +585,19 @@ class RuleSet:
     def __len__(self) -> int:
         return len(self.category_rules) + len(self.topic_rules)
 
-    def classify(self, msg, mailbox_name: str | None = None, mailbox_address: str | None = None) -> Decision:
+    def classify(self, msg, mailbox_name: str | None = None, mailbox_address: str | None = None,
+                 trace: bool = True) -> Decision:
         """The message's decision for that mailbox. It is kept on the message, so
         a message classified once (in the worker that parsed it, say) is not
-        classified again."""
+        classified again. ``trace=False`` (a poll): without the list of the rules
+        evaluated, which only an explanation (``explain``) reads; a decision asked
+        later with its trace is then made again."""
         decisions = msg.__dict__.setdefault("_decisions", {}) if hasattr(msg, "__dict__") else {}
         key = (mailbox_name, mailbox_address)
-        if key not in decisions:
-            decisions[key] = self._classify(msg, mailbox_name, mailbox_address)
-        return decisions[key]
+        known = decisions.get(key)
+        if known is None or trace and not known.traced:
+            known = decisions[key] = self._classify(msg, mailbox_name, mailbox_address, trace)
+        return known
 
     def first_rule(self, facts: Facts, trace: list[TraceLine] | None = None) -> Rule | None:
         """The first category rule that applies (by decreasing priority), or None."""
@@ -604,9 +609,9 @@ class RuleSet:
                 return rule
         return None
 
-    def _classify(self, msg, mailbox_name: str | None, mailbox_address: str | None) -> Decision:
+    def _classify(self, msg, mailbox_name: str | None, mailbox_address: str | None, traced: bool = True) -> Decision:
         facts = Facts.of(msg, mailbox_name, mailbox_address)
-        trace: list[TraceLine] = []
+        trace: list[TraceLine] | None = [] if traced else None
         rule = self.first_rule(facts, trace)
         model = self.model
         feats = None
@@ -614,7 +619,8 @@ class RuleSet:
             category, rule_ids = rule.category, [rule.id]
         elif model is None:
             category, rule_ids = DEFAULT_CATEGORY, []
-            trace.append(TraceLine("defaut", True, "aucune règle ne s'applique : demande d'information"))
+            if trace is not None:
+                trace.append(TraceLine("defaut", True, "aucune règle ne s'applique : demande d'information"))
         else:
             feats = features(facts, rule)
             scored = model.category.decide(feats)
@@ -624,7 +630,8 @@ class RuleSet:
                 # the model must be clearly sure to take a message for a robot.
                 scored = model.category.decide(feats, NOT_AUTOMATIC)
             category, rule_ids = scored.label, [MODEL_ID]
-            trace.append(TraceLine(MODEL_ID, True, f"le modèle appris choisit « {_category_fr(category)} » (écart {scored.margin:.2f})".replace(".", ",")))
+            if trace is not None:
+                trace.append(TraceLine(MODEL_ID, True, f"le modèle appris choisit « {_category_fr(category)} » (écart {scored.margin:.2f})".replace(".", ",")))
         category_feats, topic_feats = feats, None
         topic = None
         if category in TOPIC_CATEGORIES:
@@ -643,15 +650,16 @@ class RuleSet:
                 rule_ids.append(best.id)
             else:
                 topic = DEFAULT_TOPIC
-        return Decision(category, topic, rule_ids, trace, category_feats, topic_feats)
+        return Decision(category, topic, rule_ids, trace if traced else [], category_feats, topic_feats, traced)
 
-    def _topic_rule(self, facts: Facts, trace: list[TraceLine]) -> Rule | None:
+    def _topic_rule(self, facts: Facts, trace: list[TraceLine] | None) -> Rule | None:
         """The topic rule that applies most strongly (keyword hits), then by priority."""
         best, best_key = None, None
         for rule in self.topic_rules:
             why = rule.check(facts)
             score = rule.score(facts) if why is not None else 0
-            trace.append(TraceLine(rule.id, why is not None, f"{why} (score {score})" if why else None))
+            if trace is not None:
+                trace.append(TraceLine(rule.id, why is not None, f"{why} (score {score})" if why else None))
             if why is not None and (best_key is None or (score, rule.priority) > best_key):
                 best, best_key = rule, (score, rule.priority)
         return best
