@@ -96,7 +96,7 @@ class LiteralIndex:
 
     def __init__(self) -> None:
         self._ids: dict[str, int] = {}
-        self._automaton = None  # rebuilt when literals were added since
+        self._built: tuple | None = None  # (automaton, how many literals it holds): rebuilt when more were added
 
     def ids(self, literals: tuple[str, ...]) -> frozenset[int]:
         """The numbers of these literals, added to the index if new."""
@@ -105,21 +105,22 @@ class LiteralIndex:
             number = self._ids.get(literal)
             if number is None:
                 number = self._ids[literal] = len(self._ids)
-                self._automaton = None
             out.add(number)
         return frozenset(out)
 
     def present(self, text: str) -> set[int]:
         """The numbers of the indexed literals that occur in ``text``."""
-        automaton = self._automaton
-        if automaton is None:
+        built = self._built
+        if built is None or built[1] != len(self._ids):  # literals are only ever added: same count, same set
             import ahocorasick
 
             automaton = ahocorasick.Automaton()
-            for literal, number in list(self._ids.items()):
+            literals = dict(self._ids)  # the rules loading in another thread may add more: built again then
+            for literal, number in literals.items():
                 automaton.add_word(literal, number)
             automaton.make_automaton()
-            self._automaton = automaton  # replaced whole: a thread reading the old one is not disturbed
+            built = self._built = (automaton, len(literals))  # replaced whole: a thread reading the old one goes on
+        automaton = built[0]
         if not text:
             return set()
         return {number for _end, number in automaton.iter(text)}
