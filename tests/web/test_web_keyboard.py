@@ -74,6 +74,9 @@ def test_an_agent_answers_with_a_template_with_the_keyboard_alone(page, web_serv
     for _ in range(12):
         if choice.input_value() == "titre_sejour_renouvellement":
             break
+        # a key pressed while the last swap is still settling goes to the list being replaced,
+        # and its choice is lost with it (seen once under CI): wait until htmx is idle
+        page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
         page.keyboard.press("ArrowDown")
         chosen = choice.input_value()
         page.wait_for_url(f"**modele={chosen}")  # the form of that template is in place
