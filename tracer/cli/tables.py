@@ -148,7 +148,9 @@ class Table:
                 floors.append(whole[-1] if col.fixed else min(whole[-1], col.min_width))
             room = width - self.GAP * (len(shown) - 1)
             excess = sum(widths) - room
-            for limits in (whole, floors):
+
+            def shave(limits: list[int], excess: int) -> int:
+                """The widest column above its limit gives a column, until none is left to give."""
                 while excess > 0:
                     candidates = [k for k in range(len(shown)) if widths[k] > limits[k]]
                     if not candidates:
@@ -156,16 +158,13 @@ class Table:
                     k = max(candidates, key=lambda k: (widths[k], k))
                     widths[k] -= 1
                     excess -= 1
+                return excess
+
+            for limits in (whole, floors):
+                excess = shave(limits, excess)
             droppable = [i for i in shown if self.columns[i].drop is not None]
             if excess > 0 and not droppable:  # last resort: shortenable columns below their floor, down to « abc… »
-                tight = [w if self.columns[i].fixed else min(w, 4) for i, w in zip(shown, whole)]
-                while excess > 0:
-                    candidates = [k for k in range(len(shown)) if widths[k] > tight[k]]
-                    if not candidates:
-                        break
-                    k = max(candidates, key=lambda k: (widths[k], k))
-                    widths[k] -= 1
-                    excess -= 1
+                excess = shave([w if self.columns[i].fixed else min(w, 4) for i, w in zip(shown, whole)], excess)
             if excess <= 0 or not droppable:
                 return shown, widths
             shown.remove(max(droppable, key=lambda i: self.columns[i].drop))
