@@ -23,7 +23,6 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import text
 from sqlmodel import Session
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -119,18 +118,10 @@ def main() -> None:
         bench(engine, rt, args.rows, args.runs, 1.0, "SQLite", tmp)
         engine.dispose()
         if args.pg:
-            schema = "bench_" + uuid.uuid4().hex[:8]
-            admin = db.make_engine(args.pg)
-            with admin.begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-            try:
-                sep = "&" if "?" in args.pg else "?"
-                engine = db.open_engine(f"{args.pg}{sep}options=-csearch_path%3D{schema}")
+            with bench_stats.pg_schema(args.pg) as url:
+                engine = db.open_engine(url)
                 bench(engine, rt, args.rows, args.runs, 0.5, "PostgreSQL", tmp)
                 engine.dispose()
-            finally:
-                with admin.begin() as conn:
-                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 if __name__ == "__main__":

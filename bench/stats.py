@@ -16,6 +16,7 @@ import random
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import insert, text
@@ -93,6 +94,22 @@ def measure(engine, rt) -> None:
             print(f"  {label:45s} {best:6.2f} s  ({len(result['groups'])} groups, {result['total']['received']:,} requests)")
 
 
+@contextmanager
+def pg_schema(url: str):
+    """A PostgreSQL URL on a schema of its own, dropped afterwards (the benches' scratch space)."""
+    schema = "bench_" + uuid.uuid4().hex[:8]
+    admin = db.make_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        sep = "&" if "?" in url else "?"
+        yield f"{url}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -105,19 +122,11 @@ def main() -> None:
         measure(engine, rt)
         engine.dispose()
     if args.pg:
-        schema = "bench_" + uuid.uuid4().hex[:8]
-        admin = db.make_engine(args.pg)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            sep = "&" if "?" in args.pg else "?"
-            engine = db.open_engine(f"{args.pg}{sep}options=-csearch_path%3D{schema}")
+        with pg_schema(args.pg) as url:
+            engine = db.open_engine(url)
             print(f"PostgreSQL: filled {args.rows:,} requests in {fill(engine, args.rows, rt):.1f} s")
             measure(engine, rt)
             engine.dispose()
-        finally:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 if __name__ == "__main__":

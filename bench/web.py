@@ -28,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -218,19 +217,10 @@ def main() -> None:
             bench(engine, url, rt, args.rows, args.clients, args.requests, "SQLite", tmp, args.workers)
             engine.dispose()
         if args.pg:
-            schema = "bench_" + uuid.uuid4().hex[:8]
-            admin = db.make_engine(args.pg)
-            with admin.begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-            try:
-                sep = "&" if "?" in args.pg else "?"
-                url = f"{args.pg}{sep}options=-csearch_path%3D{schema}"
+            with bench_stats.pg_schema(args.pg) as url:
                 engine = db.open_engine(url)
                 bench(engine, url, rt, args.rows, args.clients, args.requests, "PostgreSQL", tmp, args.workers)
                 engine.dispose()
-            finally:
-                with admin.begin() as conn:
-                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 if __name__ == "__main__":
